@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/idmapkit/idmapkit/idmapmount"
+	"github.com/urfave/cli/v2"
+)
+
+const (
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:  "idmapkit",
+		Usage: "idmapped mounts, their support, and the shifting-chown fallback",
+		Description: `The mapping rule, everywhere: b:FROM:TO:COUNT means the ID stored on disk,
+FROM+i, is presented as TO+i. "mount" presents it through an idmapped mount;
+"shift" writes it to disk. The same spec gives the same view.`,
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true,
+		OnUsageError:              onUsageError,
+		ExitErrHandler:            func(*cli.Context, error) {}, // main picks the exit code
+		Commands: []*cli.Command{
+			mountCommand(),
+			umountCommand(),
+		},
+	}
+}
+
+// usageError is bad input: exit code 2.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	_ = cli.ShowSubcommandHelp(c)
+	return usageError{err}
+}
+
+// exitCode is 2 for bad usage or a bad mapping, 1 for any other failure.
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case errors.As(err, &ue),
+		errors.Is(err, idmapmount.ErrBadSpec),
+		errors.Is(err, idmapmount.ErrEmptyMapping),
+		errors.Is(err, idmapmount.ErrNoSubID),
+		errors.Is(err, idmapmount.ErrNotMountPoint),
+		errors.Is(err, idmapmount.ErrNotIDMapped):
+		return exitUsage
+	}
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return exitFailed
+}
+
+// needArgs checks the number of positional arguments.
+func needArgs(c *cli.Context, n int, names string) error {
+	if c.NArg() != n {
+		_ = cli.ShowSubcommandHelp(c)
+		return usagef("%s: want %s, got %d argument(s)", c.Command.Name, names, c.NArg())
+	}
+	return nil
+}

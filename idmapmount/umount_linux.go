@@ -1,0 +1,55 @@
+//go:build linux
+
+package idmapmount
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// UnmountOptions say how to unmount.
+type UnmountOptions struct {
+	// Lazy detaches the mount now and frees it when it is no longer busy
+	// (MNT_DETACH).
+	Lazy bool
+	// Force unmounts even a mount that is not idmapped.
+	Force bool
+}
+
+// Unmount unmounts the idmapped mount at target (umount2). It refuses a
+// path that is not a mount point, and, unless opts.Force, a mount that is
+// not idmapped, so that a typo cannot unmount the wrong thing.
+func Unmount(target string, opts UnmountOptions) error {
+	m, abs, err := MountOf(target)
+	if err != nil {
+		return &StepError{Step: "find mount", Path: target, Err: errnoOf(err)}
+	}
+	if m.Mountpoint != abs {
+		return &StepError{Step: "check target", Path: target, Err: ErrNotMountPoint,
+			Hint: fmt.Sprintf("%s is inside the mount at %s", abs, m.Mountpoint)}
+	}
+	if !IsIDMapped(m) && !opts.Force {
+		return &StepError{Step: "check target", Path: target, Err: ErrNotIDMapped,
+			Hint: fmt.Sprintf("%s is a %s mount without the idmapped option; pass --force to unmount it anyway", abs, m.FSType)}
+	}
+	flags := unix.UMOUNT_NOFOLLOW
+	if opts.Lazy {
+		flags |= unix.MNT_DETACH
+	}
+	if _, err := retryEINTR(func() (int, error) { return 0, unix.Unmount(abs, flags) }); err != nil {
+		se := &StepError{Step: "umount2", Flags: umountFlags(opts), Path: abs, Err: err}
+		if err == unix.EBUSY {
+			se.Hint = "the mount is in use; pass --lazy to detach it now and free it when it is no longer busy"
+		}
+		return se
+	}
+	return nil
+}
+
+func umountFlags(opts UnmountOptions) string {
+	if opts.Lazy {
+		return "UMOUNT_NOFOLLOW|MNT_DETACH"
+	}
+	return "UMOUNT_NOFOLLOW"
+}

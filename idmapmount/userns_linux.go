@@ -1,0 +1,104 @@
+//go:build linux
+
+package idmapmount
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+var usernsCache struct {
+	sync.Mutex
+	fds map[string]*os.File
+}
+
+// UsernsFD returns a file descriptor for a user namespace whose uid_map and
+// gid_map are m (inside = on-disk ID, outside = presented ID), as
+// MOUNT_ATTR_IDMAP wants it. One namespace is made per canonical mapping for
+// the life of the process; each call returns a new dup of it, which the
+// caller closes. Making one needs CAP_SETUID and CAP_SETGID over the IDs
+// mapped (root) and Linux 5.2 (CLONE_PIDFD).
+func UsernsFD(m Mapping) (*os.File, error) {
+	key := m.String()
+	usernsCache.Lock()
+	defer usernsCache.Unlock()
+	f, ok := usernsCache.fds[key]
+	if !ok {
+		var err error
+		if f, err = NewUsernsFD(m); err != nil {
+			return nil, err
+		}
+		if usernsCache.fds == nil {
+			usernsCache.fds = map[string]*os.File{}
+		}
+		usernsCache.fds[key] = f
+	}
+	return dupFile(f)
+}
+
+func dupFile(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("dup userns fd", err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// NewUsernsFD makes a new user namespace with the maps of m and returns a
+// file descriptor for it, bypassing the cache. The helper process it
+// clones is killed and reaped before NewUsernsFD returns, also on error.
+func NewUsernsFD(m Mapping) (_ *os.File, retErr error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	var pidfd int32 = -1
+	pid, errno := forkUserns(&pidfd)
+	if errno != 0 {
+		return nil, fmt.Errorf("clone(CLONE_NEWUSER): %w", userNsHint(errno))
+	}
+	defer reap(int(pidfd))
+	proc := "/proc/" + strconv.Itoa(int(pid))
+	for _, x := range []struct {
+		file string
+		im   IDMap
+	}{{"uid_map", m.UID}, {"gid_map", m.GID}} {
+		if len(x.im) == 0 {
+			continue
+		}
+		if err := os.WriteFile(proc+"/"+x.file, []byte(procIDMapText(x.im)), 0); err != nil {
+			return nil, fmt.Errorf("write %s of the user namespace for %q: %w", x.file, m.String(), userNsHint(err))
+		}
+	}
+	f, err := os.OpenFile(proc+"/ns/user", os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open user namespace: %w", err)
+	}
+	return f, nil
+}
+
+// reap kills and waits for the helper process behind pidfd, then closes it.
+func reap(pidfd int) {
+	_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+	var info unix.Siginfo
+	for {
+		if err := unix.Waitid(unix.P_PIDFD, pidfd, &info, unix.WEXITED, nil); err != unix.EINTR {
+			break
+		}
+	}
+	_ = unix.Close(pidfd)
+}
+
+func userNsHint(err error) error {
+	if errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("%w (making a user namespace with arbitrary maps needs root: CAP_SETUID and CAP_SETGID)", err)
+	}
+	if errors.Is(err, unix.ENOSPC) {
+		return fmt.Errorf("%w (user.max_user_namespaces reached?)", err)
+	}
+	return err
+}
