@@ -147,11 +147,19 @@ func explainSetattr(source string, opts Options, err error) error {
 	case errors.Is(err, unix.EINVAL):
 		se.Hint = unsupportedHint(source, opts)
 	case errors.Is(err, unix.EPERM):
-		se.Hint = "the source may already be on an idmapped mount (the kernel will not idmap one twice: idmap the original mount), or the caller lacks CAP_SYS_ADMIN"
+		se.Hint = permHint(source)
 	case errors.Is(err, unix.ENOSYS):
 		se.Hint = "this kernel has no mount_setattr: idmapped mounts need Linux 5.12 or later; try --fallback=chown"
 	}
 	return se
+}
+
+// permHint tells an already idmapped source from a lack of privilege.
+func permHint(source string) string {
+	if m, _, err := MountOf(source); err == nil && IsIDMapped(m) {
+		return fmt.Sprintf("the source is already on an idmapped mount (%s); the kernel will not idmap a mount twice: idmap the original directory instead", m.Mountpoint)
+	}
+	return "idmapping a mount needs CAP_SYS_ADMIN in the initial user namespace: run as root"
 }
 
 // unsupportedHint names the filesystem (and for a recursive mount, the

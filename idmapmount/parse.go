@@ -66,9 +66,9 @@ func isKind(s string) bool {
 func (m *Mapping) addToken(tok, orig string) error {
 	parts := strings.Split(tok, ":")
 	kind := "b"
-	switch len(parts) {
-	case 3:
-	case 4:
+	switch {
+	case len(parts) == 3 && !isKind(parts[0]):
+	case len(parts) == 4:
 		kind, parts = parts[0], parts[1:]
 		if !isKind(kind) {
 			return fmt.Errorf("%w: %q: kind %q is not u, g or b; example: %s", ErrBadSpec, orig, kind, specExample)

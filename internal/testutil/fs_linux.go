@@ -10,6 +10,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// TraversableTempDir is t.TempDir() with it and its parent made 0755, so
+// that processes running as other users (the mapped IDs of a test) can
+// reach what is below it.
+func TraversableTempDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // Unmount detaches the mount at dir (MNT_DETACH) when t ends.
 func Unmount(t testing.TB, dir string) {
 	t.Cleanup(func() {
@@ -23,7 +37,7 @@ func Unmount(t testing.TB, dir string) {
 func Tmpfs(t testing.TB) string {
 	t.Helper()
 	RequireMountNS(t)
-	dir := filepath.Join(t.TempDir(), "tmpfs")
+	dir := filepath.Join(TraversableTempDir(t), "tmpfs")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +68,7 @@ func LoopFS(t testing.TB, fstype string) string {
 		t.Fatalf("LoopFS: no recipe for %q", fstype)
 	}
 	RequireCmd(t, mkfs[0])
-	base := t.TempDir()
+	base := TraversableTempDir(t)
 	img := filepath.Join(base, fstype+".img")
 	if err := os.WriteFile(img, nil, 0o600); err != nil {
 		t.Fatal(err)
