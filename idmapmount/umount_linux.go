@@ -19,7 +19,8 @@ type UnmountOptions struct {
 
 // Unmount unmounts the idmapped mount at target (umount2). It refuses a
 // path that is not a mount point, and, unless opts.Force, a mount that is
-// not idmapped, so that a typo cannot unmount the wrong thing.
+// not idmapped, so that a typo cannot unmount the wrong thing. The
+// submounts of a recursive idmapped mount are unmounted with it.
 func Unmount(target string, opts UnmountOptions) error {
 	m, abs, err := MountOf(target)
 	if err != nil {
@@ -33,12 +34,33 @@ func Unmount(target string, opts UnmountOptions) error {
 		return &StepError{Step: "check target", Path: target, Err: ErrNotIDMapped,
 			Hint: fmt.Sprintf("%s is a %s mount without the idmapped option; pass --force to unmount it anyway", abs, m.FSType)}
 	}
+	subs, err := Submounts(m)
+	if err != nil {
+		return &StepError{Step: "list submounts", Path: abs, Err: err}
+	}
+	for _, sub := range subs {
+		if !IsIDMapped(sub) && !opts.Force {
+			return &StepError{Step: "check submounts", Path: sub.Mountpoint, Err: ErrNotIDMapped,
+				Hint: fmt.Sprintf("a %s mount not made by idmapkit sits below %s; unmount it first or pass --force", sub.FSType, abs)}
+		}
+	}
+	// A recursive idmapped mount brought its submounts along: unmount
+	// them deepest first, then the mount itself.
+	for i := len(subs) - 1; i >= 0; i-- {
+		if err := umount(subs[i].Mountpoint, opts); err != nil {
+			return err
+		}
+	}
+	return umount(abs, opts)
+}
+
+func umount(path string, opts UnmountOptions) error {
 	flags := unix.UMOUNT_NOFOLLOW
 	if opts.Lazy {
 		flags |= unix.MNT_DETACH
 	}
-	if _, err := retryEINTR(func() (int, error) { return 0, unix.Unmount(abs, flags) }); err != nil {
-		se := &StepError{Step: "umount2", Flags: umountFlags(opts), Path: abs, Err: err}
+	if _, err := retryEINTR(func() (int, error) { return 0, unix.Unmount(path, flags) }); err != nil {
+		se := &StepError{Step: "umount2", Flags: umountFlags(opts), Path: path, Err: err}
 		if err == unix.EBUSY {
 			se.Hint = "the mount is in use; pass --lazy to detach it now and free it when it is no longer busy"
 		}

@@ -66,10 +66,7 @@ func NewUsernsFD(m Mapping) (_ *os.File, retErr error) {
 	for _, x := range []struct {
 		file string
 		im   IDMap
-	}{{"uid_map", m.UID}, {"gid_map", m.GID}} {
-		if len(x.im) == 0 {
-			continue
-		}
+	}{{"uid_map", orPlaceholder(m.UID)}, {"gid_map", orPlaceholder(m.GID)}} {
 		if err := os.WriteFile(proc+"/"+x.file, []byte(procIDMapText(x.im)), 0); err != nil {
 			return nil, fmt.Errorf("write %s of the user namespace for %q: %w", x.file, m.String(), userNsHint(err))
 		}
@@ -79,6 +76,19 @@ func NewUsernsFD(m Mapping) (_ *os.File, retErr error) {
 		return nil, fmt.Errorf("open user namespace: %w", err)
 	}
 	return f, nil
+}
+
+// placeholder stands in for an empty map: mount_setattr refuses a user
+// namespace without both maps (EINVAL), but a u:-only spec means "every gid
+// unmapped". Mapping only (gid_t)-2 to itself comes closest: no real file
+// has it, and every other ID still shows as the overflow ID.
+var placeholder = IDMap{{From: NoID - 1, To: NoID - 1, Count: 1}}
+
+func orPlaceholder(im IDMap) IDMap {
+	if len(im) == 0 {
+		return placeholder
+	}
+	return im
 }
 
 // reap kills and waits for the helper process behind pidfd, then closes it.
