@@ -8,7 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	
+
 	"github.com/idmapkit/idmapkit/internal/testutil"
 	"golang.org/x/sys/unix"
 )
