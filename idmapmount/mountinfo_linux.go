@@ -17,24 +17,31 @@ import (
 // matched by mount ID (statx STATX_MNT_ID, Linux 5.8), so over-mounts and
 // bind mounts are told apart. The returned path is absolute and resolved.
 func MountOf(path string) (*mountinfo.Info, string, error) {
+	m, abs, _, err := mountAndTable(path)
+	return m, abs, err
+}
+
+// mountAndTable is MountOf that also returns the whole mount table it read,
+// for callers that need more of it (one read of /proc/self/mountinfo).
+func mountAndTable(path string) (*mountinfo.Info, string, []*mountinfo.Info, error) {
 	abs, err := resolve(path)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	id, err := mountID(abs)
 	if err != nil {
-		return nil, abs, err
+		return nil, abs, nil, err
 	}
-	mounts, err := mountinfo.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
-		return i.ID != id, i.ID == id
-	})
+	all, err := mountinfo.GetMounts(nil)
 	if err != nil {
-		return nil, abs, fmt.Errorf("read mount table: %w", err)
+		return nil, abs, nil, fmt.Errorf("read mount table: %w", err)
 	}
-	if len(mounts) == 0 {
-		return nil, abs, fmt.Errorf("find mount of %s: mount id %d not in /proc/self/mountinfo", abs, id)
+	for _, m := range all {
+		if m.ID == id {
+			return m, abs, all, nil
+		}
 	}
-	return mounts[0], abs, nil
+	return nil, abs, all, fmt.Errorf("find mount of %s: mount id %d not in /proc/self/mountinfo", abs, id)
 }
 
 // resolve makes path absolute and resolves its symlinks, as mountinfo
@@ -61,12 +68,16 @@ func mountID(path string) (int, error) {
 }
 
 // Submounts returns the mounts below the mount m (its descendants in the
-// mount tree), in mount-table order.
+// mount tree), parents before children.
 func Submounts(m *mountinfo.Info) ([]*mountinfo.Info, error) {
 	all, err := mountinfo.GetMounts(nil)
 	if err != nil {
 		return nil, fmt.Errorf("read mount table: %w", err)
 	}
+	return submountsIn(all, m), nil
+}
+
+func submountsIn(all []*mountinfo.Info, m *mountinfo.Info) []*mountinfo.Info {
 	children := map[int][]*mountinfo.Info{}
 	for _, i := range all {
 		if i.ID != i.Parent {
@@ -78,7 +89,7 @@ func Submounts(m *mountinfo.Info) ([]*mountinfo.Info, error) {
 		out = append(out, queue[0])
 		queue = append(queue, children[queue[0].ID]...)
 	}
-	return out, nil
+	return out
 }
 
 // IsIDMapped reports whether a mount-table entry is an idmapped mount.

@@ -22,7 +22,7 @@ type UnmountOptions struct {
 // not idmapped, so that a typo cannot unmount the wrong thing. The
 // submounts of a recursive idmapped mount are unmounted with it.
 func Unmount(target string, opts UnmountOptions) error {
-	m, abs, err := MountOf(target)
+	m, abs, all, err := mountAndTable(target)
 	if err != nil {
 		return &StepError{Step: "find mount", Path: target, Err: errnoOf(err)}
 	}
@@ -34,10 +34,7 @@ func Unmount(target string, opts UnmountOptions) error {
 		return &StepError{Step: "check target", Path: target, Err: ErrNotIDMapped,
 			Hint: fmt.Sprintf("%s is a %s mount without the idmapped option; pass --force to unmount it anyway", abs, m.FSType)}
 	}
-	subs, err := Submounts(m)
-	if err != nil {
-		return &StepError{Step: "list submounts", Path: abs, Err: err}
-	}
+	subs := submountsIn(all, m)
 	for _, sub := range subs {
 		if !IsIDMapped(sub) && !opts.Force {
 			return &StepError{Step: "check submounts", Path: sub.Mountpoint, Err: ErrNotIDMapped,

@@ -2,9 +2,12 @@ package idmapmount
 
 import (
 	"os"
+	"os/exec"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idmapkit/idmapkit/internal/testutil"
 )
@@ -15,15 +18,26 @@ var benchMapping = Mapping{UID: IDMap{{0, 100000, 65536}}, GID: IDMap{{0, 100000
 
 func TestNewUsernsFDMaps(t *testing.T) {
 	testutil.RequireRoot(t)
+	testutil.RequireCmd(t, "nsenter")
 	m := Mapping{UID: IDMap{{0, 100000, 65536}}, GID: IDMap{{0, 200000, 1000}, {1000, 300000, 10}}}
 	f, err := NewUsernsFD(m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	got, err := usernsMapping(f.Name()) // the helper is gone: found by scanning /proc fails
-	if err == nil {
-		t.Fatalf("mapping of a namespace with no process left: got %v, want an error", got)
+	// Read the maps from inside the namespace.
+	cmd := exec.Command("nsenter", "--user=/proc/self/fd/3", "--", "cat", "/proc/self/uid_map", "/proc/self/gid_map")
+	cmd.ExtraFiles = []*os.File{f}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("nsenter: %v\n%s", err, out)
+	}
+	got, err := ParseProcIDMap(strings.NewReader(string(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := append(append(IDMap{}, m.UID...), m.GID...); !reflect.DeepEqual(got, want) {
+		t.Fatalf("maps inside the namespace: %v, want uid %v then gid %v", got, m.UID, m.GID)
 	}
 }
 
@@ -55,6 +69,18 @@ func TestNoHelperProcessLeft(t *testing.T) {
 		}
 		f.Close()
 	}
+	// The helpers are killed before NewUsernsFD returns and reaped in the
+	// background; give that a bounded while (each takes well under 1 ms).
+	var left string
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if left = childrenOfSelf(t); left == "" {
+			return
+		}
+	}
+	t.Fatalf("helper processes left behind: %s", left)
+}
+
+func childrenOfSelf(t *testing.T) string {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		t.Fatal(err)
@@ -64,9 +90,7 @@ func TestNoHelperProcessLeft(t *testing.T) {
 		c, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
 		children = append(children, c...)
 	}
-	if s := strings.TrimSpace(string(children)); s != "" {
-		t.Fatalf("helper processes left behind: %s", s)
-	}
+	return strings.TrimSpace(string(children))
 }
 
 func BenchmarkUsernsFD(b *testing.B) {
