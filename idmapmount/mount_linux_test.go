@@ -127,9 +127,9 @@ func TestIDMappedBindReadOnly(t *testing.T) {
 func TestIDMappedBindACLAndCaps(t *testing.T) {
 	testutil.RequireCmd(t, "setfacl")
 	testutil.RequireCmd(t, "setcap")
-	for _, name := range []string{"tmpfs", "ext4"} {
+	for name, mk := range fsDirs(t) {
 		t.Run(name, func(t *testing.T) {
-			src, dst := mountB100k(t, fsDirs(t)[name](t), Options{})
+			src, dst := mountB100k(t, mk(t), Options{})
 			f := filepath.Join(src, "f")
 			mustWrite(t, f, 0, 0)
 			testutil.Run(t, "setfacl", "-m", "u:5:rwx,g:7:r", f)

@@ -212,6 +212,14 @@ func TestHelpTeaches(t *testing.T) {
 			t.Errorf("idmapkit %s --help: want exit 0 and examples\n%s", cmd, r)
 		}
 	}
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{{nil, 2}, {[]string{"bogus"}, 2}, {[]string{"help", "mount"}, 0}} {
+		if r := idmapkit(t, tc.args...); r.code != tc.code {
+			t.Errorf("idmapkit %q: exit %d, want %d\n%s", tc.args, r.code, tc.code, r)
+		}
+	}
 	r := idmapkit(t, "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "FROM+i, is presented as TO+i") {
 		t.Errorf("idmapkit --help does not state the mapping rule\n%s", r)

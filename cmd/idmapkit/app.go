@@ -20,15 +20,24 @@ func newApp() *cli.App {
 		Description: `The mapping rule, everywhere: b:FROM:TO:COUNT means the ID stored on disk,
 FROM+i, is presented as TO+i. "mount" presents it through an idmapped mount;
 "shift" writes it to disk. The same spec gives the same view.`,
-		HideHelpCommand:           true,
 		DisableSliceFlagSeparator: true,
 		OnUsageError:              onUsageError,
 		ExitErrHandler:            func(*cli.Context, error) {}, // main picks the exit code
+		Action:                    runNoCommand,
 		Commands: []*cli.Command{
 			mountCommand(),
 			umountCommand(),
 		},
 	}
+}
+
+// runNoCommand runs when the first argument names no command.
+func runNoCommand(c *cli.Context) error {
+	_ = cli.ShowAppHelp(c)
+	if c.NArg() > 0 {
+		return usagef("unknown command %q", c.Args().First())
+	}
+	return usagef("no command given")
 }
 
 // usageError is bad input: exit code 2.
