@@ -15,12 +15,17 @@ type UnmountOptions struct {
 	Lazy bool
 	// Force unmounts even a mount that is not idmapped.
 	Force bool
+	// StateDir is where Overlay recorded its overlays; DefaultStateDir
+	// when empty.
+	StateDir string
 }
 
 // Unmount unmounts the idmapped mount at target (umount2). It refuses a
 // path that is not a mount point, and, unless opts.Force, a mount that is
-// not idmapped, so that a typo cannot unmount the wrong thing. The
-// submounts of a recursive idmapped mount are unmounted with it.
+// neither idmapped nor an overlay made by Overlay, so that a typo cannot
+// unmount the wrong thing. The submounts of a recursive idmapped mount are
+// unmounted with it, and an overlay's record is removed with it (Overlay
+// leaves nothing else attached: its layers are private to the overlay).
 func Unmount(target string, opts UnmountOptions) error {
 	m, abs, all, err := mountAndTable(target)
 	if err != nil {
@@ -30,13 +35,14 @@ func Unmount(target string, opts UnmountOptions) error {
 		return &StepError{Step: "check target", Path: target, Err: ErrNotMountPoint,
 			Hint: fmt.Sprintf("%s is inside the mount at %s", abs, m.Mountpoint)}
 	}
-	if !IsIDMapped(m) && !opts.Force {
+	overlay := IsIDMapkitOverlay(m)
+	if !IsIDMapped(m) && !overlay && !opts.Force {
 		return &StepError{Step: "check target", Path: target, Err: ErrNotIDMapped,
 			Hint: fmt.Sprintf("%s is a %s mount without the idmapped option; pass --force to unmount it anyway", abs, m.FSType)}
 	}
 	subs := submountsIn(all, m)
 	for _, sub := range subs {
-		if !IsIDMapped(sub) && !opts.Force {
+		if !IsIDMapped(sub) && !IsIDMapkitOverlay(sub) && !opts.Force {
 			return &StepError{Step: "check submounts", Path: sub.Mountpoint, Err: ErrNotIDMapped,
 				Hint: fmt.Sprintf("a %s mount not made by idmapkit sits below %s; unmount it first or pass --force", sub.FSType, abs)}
 		}
@@ -48,7 +54,27 @@ func Unmount(target string, opts UnmountOptions) error {
 			return err
 		}
 	}
-	return umount(abs, opts)
+	if !overlay {
+		return umount(abs, opts)
+	}
+	return umountOverlay(abs, opts)
+}
+
+// umountOverlay unmounts an overlay made by Overlay and removes its
+// record. The record is found by the mount ID read before the unmount.
+func umountOverlay(abs string, opts UnmountOptions) error {
+	id, _, err := pathMountID(abs)
+	if err != nil {
+		return &StepError{Step: "statx(STATX_MNT_ID_UNIQUE)", Path: abs, Err: err}
+	}
+	if err := umount(abs, opts); err != nil {
+		return err
+	}
+	dir := opts.StateDir
+	if dir == "" {
+		dir = DefaultStateDir
+	}
+	return removeRecord(dir, id)
 }
 
 func umount(path string, opts UnmountOptions) error {

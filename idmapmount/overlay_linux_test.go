@@ -1,0 +1,291 @@
+package idmapmount
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/idmapkit/idmapkit/internal/testutil"
+	"golang.org/x/sys/unix"
+)
+
+// ovl is a scratch overlay: two lower layers (top first), an empty upper
+// and work directory, a target, and a state directory.
+type ovl struct {
+	base, top, bottom, upper, work, target, state string
+}
+
+// newOvl builds the layers in base: the bottom layer holds files of
+// several owners, the top layer shadows one of them.
+func newOvl(t *testing.T, base string) ovl {
+	t.Helper()
+	o := ovl{base: base, top: base + "/top", bottom: base + "/bottom", upper: base + "/upper",
+		work: base + "/work", target: base + "/target", state: base + "/state"}
+	for _, d := range []string{o.top, o.bottom, o.bottom + "/dir", o.upper, o.work, o.target} {
+		mkdir755(t, d)
+	}
+	writeOwned(t, o.bottom+"/root-file", "root", 0, 0)
+	writeOwned(t, o.bottom+"/shared", "bottom", 5, 6)
+	writeOwned(t, o.bottom+"/dir/deep", "deep", 1000, 1000)
+	writeOwned(t, o.top+"/shared", "top", 7, 8)
+	writeOwned(t, o.top+"/top-only", "top-only", 0, 0)
+	return o
+}
+
+func (o ovl) config(m Mapping, method OverlayMethod) OverlayConfig {
+	return OverlayConfig{Lower: []Layer{{Dir: o.top}, {Dir: o.bottom}}, Upper: o.upper, Work: o.work,
+		Mapping: m, Method: method, StateDir: o.state}
+}
+
+func mkdir755(t *testing.T, d string) {
+	t.Helper()
+	if err := os.Mkdir(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeOwned(t *testing.T, path, content string, uid, gid int) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustChown(t, path, uid, gid)
+}
+
+// mountOvl makes the overlay and unmounts it when t ends.
+func mountOvl(t *testing.T, target string, cfg OverlayConfig) *OverlayRecord {
+	t.Helper()
+	rec, err := Overlay(target, cfg)
+	if err != nil {
+		t.Fatalf("Overlay: %v", err)
+	}
+	testutil.Unmount(t, target)
+	return rec
+}
+
+// runAs runs a shell command as uid:gid and returns its error and output.
+func runAs(uid, gid uint32, script string) (string, error) {
+	cmd := exec.Command("sh", "-c", script)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// treeState is every inode of a tree, by path: inode number, owner, mode,
+// size, mtime and a hash of the content, to show a tree did not change.
+func treeState(t *testing.T, root string) map[string]string {
+	t.Helper()
+	s := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		sum := ""
+		if d.Type().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum = fmt.Sprintf("%x", sha256.Sum256(b))
+		}
+		s[p] = fmt.Sprintf("ino=%d uid=%d gid=%d mode=%o size=%d mtime=%d.%d ctime=%d.%d %s", st.Ino, st.Uid, st.Gid,
+			st.Mode, st.Size, st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec, sum)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func checkSameTree(t *testing.T, what string, before, after map[string]string) {
+	t.Helper()
+	for p, b := range before {
+		if a, ok := after[p]; !ok {
+			t.Errorf("%s: %s disappeared", what, p)
+		} else if a != b {
+			t.Errorf("%s: %s changed:\nbefore %s\nafter  %s", what, p, b, a)
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok {
+			t.Errorf("%s: %s appeared", what, p)
+		}
+	}
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+var overlayMethods = []OverlayMethod{MethodFDLayers, MethodStaging}
+
+// TestOverlayView checks, on tmpfs and ext4 and by both methods, that
+// every layer shows under the mapping, that the upper and work
+// directories are not idmapped, that an empty upper's root goes to the
+// mapped root, that writes land in the upper only, and that umount leaves
+// the mount table and the layers as they were.
+func TestOverlayView(t *testing.T) {
+	testutil.RequireMountNS(t)
+	for _, fsName := range []string{"tmpfs", "ext4"} {
+		for _, method := range overlayMethods {
+			t.Run(fsName+"/"+method.String(), func(t *testing.T) {
+				o := newOvl(t, fsDirs(t)[fsName](t))
+				before := testutil.MountInfo(t)
+				lowerBefore := treeState(t, o.top)
+				maps(lowerBefore, treeState(t, o.bottom))
+				rec := mountOvl(t, o.target, o.config(b100k, method))
+				if rec.Method != method.String() || len(rec.Lower) != 2 || rec.Mapping != b100k.String() {
+					t.Errorf("record %+v", rec)
+				}
+				checkOverlayView(t, o)
+				checkOverlayWrites(t, o)
+				lowerAfter := treeState(t, o.top)
+				maps(lowerAfter, treeState(t, o.bottom))
+				checkSameTree(t, "lower layers", lowerBefore, lowerAfter)
+				if err := Unmount(o.target, UnmountOptions{StateDir: o.state}); err != nil {
+					t.Fatalf("Unmount: %v", err)
+				}
+				if after := testutil.MountInfo(t); after != before {
+					t.Errorf("mount table after overlay+umount differs:\nbefore:\n%s\nafter:\n%s", before, after)
+				}
+				if _, err := os.Stat(recordPath(o.state, rec.MountID)); !os.IsNotExist(err) {
+					t.Errorf("record left after umount: %v", err)
+				}
+			})
+		}
+	}
+}
+
+func maps(dst, src map[string]string) {
+	for k, v := range src {
+		dst[k] = v
+	}
+}
+
+func checkOverlayView(t *testing.T, o ovl) {
+	t.Helper()
+	checkOwner(t, o.target+"/root-file", 100000, 100000)
+	checkOwner(t, o.target+"/shared", 100007, 100008)
+	checkOwner(t, o.target+"/dir/deep", 101000, 101000)
+	checkOwner(t, o.target+"/top-only", 100000, 100000)
+	if got := readString(t, o.target+"/shared"); got != "top" {
+		t.Errorf("shared through the overlay = %q, want the top layer's %q", got, "top")
+	}
+	// The empty upper's root was given to the mapped root, on disk
+	// (the upper is not idmapped) and so in the overlay.
+	checkOwner(t, o.upper, 100000, 100000)
+	checkOwner(t, o.target, 100000, 100000)
+}
+
+func checkOverlayWrites(t *testing.T, o ovl) {
+	t.Helper()
+	// The mapped root creates a file in the overlay's root: stored in the
+	// upper with the presented ID (an idmapped upper would store 0).
+	if out, err := runAs(100000, 100000, "echo new > "+o.target+"/new"); err != nil {
+		t.Fatalf("write as 100000 through the overlay: %v\n%s", err, out)
+	}
+	checkOwner(t, o.upper+"/new", 100000, 100000)
+	// The owner of a lower file changes it: copied up with its presented
+	// owner, the lower file untouched.
+	if out, err := runAs(100007, 100008, "echo changed > "+o.target+"/shared"); err != nil {
+		t.Fatalf("write as 100007 through the overlay: %v\n%s", err, out)
+	}
+	checkOwner(t, o.upper+"/shared", 100007, 100008)
+	if got := readString(t, o.upper+"/shared"); got != "changed\n" {
+		t.Errorf("upper/shared = %q", got)
+	}
+	if got := readString(t, o.target+"/shared"); got != "changed\n" {
+		t.Errorf("overlay shared after write = %q", got)
+	}
+	// The work directory is the overlay's own and holds root's files.
+	checkOwner(t, o.work+"/work", 0, 0)
+}
+
+func TestOverlayReadOnlyWithoutUpper(t *testing.T) {
+	for _, method := range overlayMethods {
+		t.Run(method.String(), func(t *testing.T) {
+			o := newOvl(t, testutil.Tmpfs(t))
+			cfg := o.config(b100k, method)
+			cfg.Upper, cfg.Work = "", ""
+			rec := mountOvl(t, o.target, cfg)
+			if !rec.ReadOnly {
+				t.Errorf("record says read-write: %+v", rec)
+			}
+			checkOwner(t, o.target+"/shared", 100007, 100008)
+			out, err := runAs(100000, 100000, "touch "+o.target+"/new")
+			if err == nil || !strings.Contains(out, "Read-only file system") {
+				t.Fatalf("touch in an overlay without upper: %v %s, want EROFS", err, out)
+			}
+			m, _, err := MountOf(o.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(","+m.Options+",", ",ro,") || !IsIDMapkitOverlay(m) {
+				t.Errorf("mount table entry %+v: want an ro overlay with source %s", m, OverlaySource)
+			}
+		})
+	}
+}
+
+// TestOverlayAsIsLayer mixes an idmapped layer with one used as it is (as
+// a copy shifted by the chown fallback would be).
+func TestOverlayAsIsLayer(t *testing.T) {
+	for _, method := range overlayMethods {
+		t.Run(method.String(), func(t *testing.T) {
+			o := newOvl(t, testutil.Tmpfs(t))
+			cfg := o.config(b100k, method)
+			cfg.Lower[1].AsIs = true
+			mountOvl(t, o.target, cfg)
+			checkOwner(t, o.target+"/top-only", 100000, 100000) // idmapped
+			checkOwner(t, o.target+"/root-file", 0, 0)          // as is
+		})
+	}
+}
+
+func TestOverlayNonEmptyUpperKeepsOwner(t *testing.T) {
+	o := newOvl(t, testutil.Tmpfs(t))
+	writeOwned(t, o.upper+"/earlier", "x", 100000, 100000)
+	mountOvl(t, o.target, o.config(b100k, MethodAuto))
+	checkOwner(t, o.upper, 0, 0)
+	checkOwner(t, o.target+"/earlier", 100000, 100000)
+}
+
+func TestUnmountOverlayNeedsNoForce(t *testing.T) {
+	o := newOvl(t, testutil.Tmpfs(t))
+	mountOvl(t, o.target, o.config(b100k, MethodAuto))
+	// A plain overlay (not idmapkit's) on a second target is refused.
+	plain := o.base + "/plain"
+	mkdir755(t, plain)
+	mountFS(t, "overlay", plain, "lowerdir="+o.top+":"+o.bottom)
+	if err := Unmount(plain, UnmountOptions{StateDir: o.state}); !errors.Is(err, ErrNotIDMapped) {
+		t.Errorf("Unmount of an overlay not made by idmapkit: %v, want ErrNotIDMapped", err)
+	}
+	if err := Unmount(o.target, UnmountOptions{StateDir: o.state}); err != nil {
+		t.Fatalf("Unmount of idmapkit's overlay: %v", err)
+	}
+	if _, _, err := MountOf(o.target); err == nil {
+		if m, _, _ := MountOf(o.target); m.Mountpoint == o.target {
+			t.Errorf("overlay still mounted at %s", o.target)
+		}
+	}
+}
