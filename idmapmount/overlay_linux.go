@@ -32,6 +32,9 @@ func Overlay(target string, cfg OverlayConfig) (_ *OverlayRecord, retErr error) 
 	if err := checkOverlayTarget(target); err != nil {
 		return nil, err
 	}
+	if err := checkOverlayDirs(cfg); err != nil {
+		return nil, err
+	}
 	userns, err := overlayUserns(cfg)
 	if err != nil {
 		return nil, err
