@@ -1,0 +1,121 @@
+//go:build linux
+
+package idmapmount
+
+import (
+	"fmt"
+
+	"github.com/moby/sys/mountinfo"
+)
+
+// ListOptions say where List finds idmapkit's overlay records.
+type ListOptions struct {
+	// StateDir is the state directory overlays were made with;
+	// DefaultStateDir when empty.
+	StateDir string
+}
+
+// List returns the idmapped mounts of the caller's mount namespace (the
+// idmapped option in /proc/self/mountinfo) and the overlays made by
+// Overlay, in mount-table order, with their maps and layers where known.
+func List(opts ListOptions) ([]ListEntry, error) {
+	if opts.StateDir == "" {
+		opts.StateDir = DefaultStateDir
+	}
+	all, err := mountinfo.GetMounts(nil)
+	if err != nil {
+		return nil, fmt.Errorf("read mount table: %w", err)
+	}
+	out := []ListEntry{}
+	for _, m := range all {
+		e := ListEntry{Mountpoint: m.Mountpoint, FSType: m.FSType, Source: m.Source, MountID: m.ID,
+			IDMapped: IsIDMapped(m), Overlay: IsIDMapkitOverlay(m), Layers: []Layer{}}
+		if !e.IDMapped && !e.Overlay {
+			continue
+		}
+		e.setMaps(Mapping{})
+		if e.IDMapped {
+			mp, err := statmountMaps(m)
+			if err != nil {
+				return nil, err
+			}
+			e.setMaps(mp)
+		}
+		if e.Overlay {
+			if err := addRecord(&e, opts.StateDir); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// uniqueID returns the unique mount ID of the mount m, if the mount at
+// its mount point is m (it may be over-mounted) and the kernel has unique
+// IDs (Linux 6.8).
+func uniqueID(m *mountinfo.Info) (uint64, bool) {
+	id, unique, err := pathMountID(m.Mountpoint)
+	if err != nil || !unique {
+		return 0, false
+	}
+	sm, err := Statmount(id, StatmountMntBasic)
+	if err != nil || sm.MntIDOld != uint32(m.ID) {
+		return 0, false
+	}
+	return id, true
+}
+
+// statmountMaps asks the kernel for an idmapped mount's maps. Kernels
+// before 6.15 do not tell (statmount is missing or leaves the map bits
+// out of its mask), and then the maps stay unknown: that is the answer,
+// not an error.
+func statmountMaps(m *mountinfo.Info) (Mapping, error) {
+	var mp Mapping
+	id, ok := uniqueID(m)
+	if !ok {
+		return mp, nil
+	}
+	sm, err := Statmount(id, StatmountMntUIDMap|StatmountMntGIDMap)
+	if err != nil {
+		return mp, nil
+	}
+	if sm.Mask&StatmountMntUIDMap != 0 {
+		if mp.UID, err = parseStatmountIDMap(sm.UIDMap); err != nil {
+			return mp, fmt.Errorf("statmount uid map of %s: %w", m.Mountpoint, err)
+		}
+	}
+	if sm.Mask&StatmountMntGIDMap != 0 {
+		if mp.GID, err = parseStatmountIDMap(sm.GIDMap); err != nil {
+			return mp, fmt.Errorf("statmount gid map of %s: %w", m.Mountpoint, err)
+		}
+	}
+	return mp, nil
+}
+
+// addRecord fills in an overlay's layers and mapping from its record,
+// which is only believed if it names this very mount.
+// An overlay without a record (made by a process that crashed before
+// writing it, or recorded under another state directory) is listed
+// without them.
+func addRecord(e *ListEntry, stateDir string) error {
+	id, _, err := pathMountID(e.Mountpoint)
+	if err != nil {
+		return nil // over-mounted or gone since the table was read
+	}
+	rec, err := readRecord(stateDir, id)
+	if err != nil {
+		return fmt.Errorf("overlay record of %s: %w", e.Mountpoint, err)
+	}
+	if rec == nil || rec.Target != e.Mountpoint {
+		return nil
+	}
+	e.Layers = append(e.Layers, rec.Lower...)
+	e.Upper = rec.Upper
+	m, err := ParseSpecs(rec.Mapping)
+	if err != nil {
+		return fmt.Errorf("overlay record of %s: %w", e.Mountpoint, err)
+	}
+	e.setMaps(m)
+	return nil
+}
