@@ -19,7 +19,9 @@ var noFDLayers atomic.Bool
 
 // Overlay mounts at target an overlay of cfg.Lower (each idmapped with
 // cfg.Mapping, see OverlayConfig), with cfg.Upper and cfg.Work if given,
-// and records it under cfg.StateDir for List and Unmount. It needs
+// and records it under cfg.StateDir for List and Unmount. One lower layer
+// without an upper becomes a read-only idmapped bind mount (Method
+// "bind"), which presents the same tree. It needs
 // Linux 5.19 (idmapped lower layers) and, for MethodFDLayers, 6.15.
 //
 // On failure the mount table is as it was (no staging mounts, no half
@@ -49,6 +51,9 @@ func Overlay(target string, cfg OverlayConfig) (_ *OverlayRecord, retErr error) 
 			upper.restore()
 		}
 	}()
+	if len(cfg.Lower) == 1 && cfg.Upper == "" {
+		return singleLayer(target, cfg, userns)
+	}
 	method := cfg.Method
 	if method == MethodAuto && noFDLayers.Load() {
 		method = MethodStaging

@@ -289,3 +289,26 @@ func TestUnmountOverlayNeedsNoForce(t *testing.T) {
 		}
 	}
 }
+
+// TestOverlaySingleLayer: one lower layer without an upper is a
+// read-only idmapped bind mount, which Unmount takes as any other.
+func TestOverlaySingleLayer(t *testing.T) {
+	o := newOvl(t, testutil.Tmpfs(t))
+	before := testutil.MountInfo(t)
+	cfg := o.config(b100k, MethodAuto)
+	cfg.Lower, cfg.Upper, cfg.Work = cfg.Lower[1:], "", ""
+	rec := mountOvl(t, o.target, cfg)
+	if rec.Method != "bind" || !rec.ReadOnly {
+		t.Errorf("record %+v, want a read-only bind", rec)
+	}
+	checkOwner(t, o.target+"/shared", 100005, 100006)
+	if err := os.WriteFile(o.target+"/new", nil, 0o644); !errors.Is(err, unix.EROFS) {
+		t.Errorf("write: %v, want EROFS", err)
+	}
+	if err := Unmount(o.target, UnmountOptions{StateDir: o.state}); err != nil {
+		t.Fatal(err)
+	}
+	if after := testutil.MountInfo(t); after != before {
+		t.Errorf("mount table after single-layer overlay+umount differs")
+	}
+}

@@ -27,6 +27,8 @@ FROM+i, is presented as TO+i. "mount" presents it through an idmapped mount;
 		Commands: []*cli.Command{
 			mountCommand(),
 			umountCommand(),
+			overlayCommand(),
+			listCommand(),
 		},
 	}
 }
