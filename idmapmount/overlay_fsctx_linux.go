@@ -58,7 +58,13 @@ func (c *fsContext) create() error {
 	_, err := retryEINTR(func() (int, error) { return 0, unix.FsconfigCreate(int(c.f.Fd())) })
 	runtime.KeepAlive(c.f)
 	if err != nil {
-		return c.stepError("fsconfig(FSCONFIG_CMD_CREATE)", "overlay", err)
+		se := c.stepError("fsconfig(FSCONFIG_CMD_CREATE)", "overlay", err)
+		if se.Hint == "" {
+			// overlayfs reports most failures of building the
+			// superblock to the kernel log, not the context's.
+			se.Hint = "the kernel logs why: dmesg | grep overlayfs"
+		}
+		return se
 	}
 	return nil
 }

@@ -17,6 +17,10 @@ import (
 // overlay layers, so that MethodAuto goes straight to staging after that.
 var noFDLayers atomic.Bool
 
+// simulateNoFDLayers makes the fd-layers path answer as a kernel before
+// 6.15 does, so that tests on a newer kernel reach MethodAuto's fallback.
+var simulateNoFDLayers bool
+
 // Overlay mounts at target an overlay of cfg.Lower (each idmapped with
 // cfg.Mapping, see OverlayConfig), with cfg.Upper and cfg.Work if given,
 // and records it under cfg.StateDir for List and Unmount. One lower layer
@@ -63,7 +67,13 @@ func Overlay(target string, cfg OverlayConfig) (_ *OverlayRecord, retErr error) 
 		if !errors.Is(err, ErrNoFDLayers) || method == MethodFDLayers {
 			return rec, err
 		}
-		noFDLayers.Store(true)
+		// Remember the kernel's answer only once staging has shown that
+		// the layers themselves were fine.
+		rec, err = overlayStaging(target, cfg, userns)
+		if err == nil {
+			noFDLayers.Store(true)
+		}
+		return rec, err
 	}
 	return overlayStaging(target, cfg, userns)
 }
@@ -95,6 +105,9 @@ func checkOverlayTarget(target string) error {
 // take detached mounts as layers (before 6.13 "lowerdir+" takes no fd;
 // 6.13 and 6.14 refuse to clone a detached mount).
 func overlayFDLayers(target string, cfg OverlayConfig, userns *os.File) (*OverlayRecord, error) {
+	if simulateNoFDLayers {
+		return nil, fmt.Errorf("%w (simulated)", ErrNoFDLayers)
+	}
 	ctx, err := openOverlayContext()
 	if err != nil {
 		return nil, err

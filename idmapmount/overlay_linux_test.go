@@ -312,3 +312,35 @@ func TestOverlaySingleLayer(t *testing.T) {
 		t.Errorf("mount table after single-layer overlay+umount differs")
 	}
 }
+
+// TestOverlayAutoMethod: auto takes the fd-layers path where the kernel
+// has it, and falls back to staging, for good, where it has not.
+func TestOverlayAutoMethod(t *testing.T) {
+	o := newOvl(t, testutil.Tmpfs(t))
+	want := MethodFDLayers
+	if kernelBefore(6, 15) {
+		want = MethodStaging
+	}
+	rec := mountOvl(t, o.target, o.config(b100k, MethodAuto))
+	if rec.Method != want.String() {
+		t.Errorf("auto on this kernel took %s, want %s", rec.Method, want)
+	}
+	if err := Unmount(o.target, UnmountOptions{StateDir: o.state}); err != nil {
+		t.Fatal(err)
+	}
+	simulateNoFDLayers = true
+	t.Cleanup(func() { simulateNoFDLayers = false; noFDLayers.Store(false) })
+	before := testutil.MountInfo(t)
+	rec = mountOvl(t, o.target, o.config(b100k, MethodAuto))
+	if rec.Method != MethodStaging.String() || !noFDLayers.Load() {
+		t.Errorf("auto without fd layers took %s (remembered: %v), want staging", rec.Method, noFDLayers.Load())
+	}
+	checkOverlayView(t, o)
+	if err := Unmount(o.target, UnmountOptions{StateDir: o.state}); err != nil {
+		t.Fatal(err)
+	}
+	if after := testutil.MountInfo(t); after != before {
+		t.Errorf("mount table after the fallback overlay and umount differs")
+	}
+	checkNoLeftovers(t, o.state)
+}
