@@ -13,24 +13,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Propagation types a new idmapped mount may get.
-var Propagations = map[string]uint64{
-	"private":    unix.MS_PRIVATE,
-	"shared":     unix.MS_SHARED,
-	"slave":      unix.MS_SLAVE,
-	"unbindable": unix.MS_UNBINDABLE,
-}
-
-// Options say how to make an idmapped mount.
-type Options struct {
-	// Recursive clones and idmaps every submount of the source too
-	// (AT_RECURSIVE); otherwise only the source's own mount is cloned.
-	Recursive bool
-	// ReadOnly sets MOUNT_ATTR_RDONLY.
-	ReadOnly bool
-	// Propagation is MS_PRIVATE (the default, when 0), MS_SHARED, MS_SLAVE
-	// or MS_UNBINDABLE.
-	Propagation uint64
+// propagationFlags are the MS_* values of each Propagation.
+var propagationFlags = map[Propagation]uint64{
+	"":                    unix.MS_PRIVATE,
+	PropagationPrivate:    unix.MS_PRIVATE,
+	PropagationShared:     unix.MS_SHARED,
+	PropagationSlave:      unix.MS_SLAVE,
+	PropagationUnbindable: unix.MS_UNBINDABLE,
 }
 
 // Tree clones the mount tree at source (open_tree with OPEN_TREE_CLONE,
@@ -65,10 +54,10 @@ func setIDMap(tree, userns *os.File, opts Options) error {
 	attr := unix.MountAttr{
 		Attr_set:    unix.MOUNT_ATTR_IDMAP,
 		Userns_fd:   uint64(userns.Fd()),
-		Propagation: opts.Propagation,
+		Propagation: propagationFlags[opts.Propagation],
 	}
 	if attr.Propagation == 0 {
-		attr.Propagation = unix.MS_PRIVATE
+		return unix.EINVAL
 	}
 	if opts.ReadOnly {
 		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY

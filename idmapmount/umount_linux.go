@@ -8,18 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// UnmountOptions say how to unmount.
-type UnmountOptions struct {
-	// Lazy detaches the mount now and frees it when it is no longer busy
-	// (MNT_DETACH).
-	Lazy bool
-	// Force unmounts even a mount that is not idmapped.
-	Force bool
-	// StateDir is where Overlay recorded its overlays; DefaultStateDir
-	// when empty.
-	StateDir string
-}
-
 // Unmount unmounts the idmapped mount at target (umount2). It refuses a
 // path that is not a mount point, and, unless opts.Force, a mount that is
 // neither idmapped nor an overlay made by Overlay, so that a typo cannot

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package tests drives the built idmapkit binary as a user would: real
 // commands, real mounts (in a private mount namespace), checking output
 // and exit codes.

@@ -38,9 +38,9 @@ func runMount(c *cli.Context) error {
 	if err := needArgs(c, 2, "SOURCE TARGET"); err != nil {
 		return err
 	}
-	prop, ok := idmapmount.Propagations[c.String("propagation")]
-	if !ok {
-		return usagef("--propagation %q: want private, shared, slave or unbindable", c.String("propagation"))
+	prop, err := idmapmount.ParsePropagation(c.String("propagation"))
+	if err != nil {
+		return err
 	}
 	if _, err := resolveMapping(c); err != nil {
 		return err
