@@ -23,3 +23,6 @@ func (p *Prober) All() ([]Result, error)             { return nil, errNotLinux }
 func (p *Prober) Submounts(string) ([]Result, error) { return nil, errNotLinux }
 func (p *Prober) Control() error                     { return errNotLinux }
 func Probe(string) (Result, error)                   { return Result{}, errNotLinux }
+
+// Kernel is unavailable outside Linux.
+func (p *Prober) Kernel() Kernel { return Kernel{} }
