@@ -1,0 +1,299 @@
+package chownfallback
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// The walk: a shared LIFO stack of directories to read, worked on by
+// Jobs goroutines. A directory is entered with openat(O_NOFOLLOW |
+// O_DIRECTORY) relative to its parent's fd and never by path, so a rename
+// or a symlink swapped in by a process inside the tree cannot lead it
+// outside. Memory is bounded by the pending directories (a name and a
+// reference to the parent's fd each), not by the number of inodes; the
+// only per-inode state is the set of hardlinked inodes already seen.
+
+// visitor is what a walk does with each inode. A walk runs one visitor
+// per worker, so visitors need no locking.
+type visitor interface {
+	// dir is called for every directory, pinned by d.fd.
+	dir(k *worker, d *dirHandle, st *unix.Statx_t)
+	// entry is called for every other inode: name in directory d,
+	// statted by name (st).
+	entry(k *worker, d *dirHandle, name string, st *unix.Statx_t)
+}
+
+// dirHandle is an open directory shared by the jobs for its
+// subdirectories; the last reference closes it.
+type dirHandle struct {
+	fd   int
+	path string // for messages only: never used to reach the directory
+	refs atomic.Int32
+}
+
+func (d *dirHandle) join(name string) string { return d.path + "/" + name }
+
+func (d *dirHandle) release() {
+	if d.refs.Add(-1) == 0 {
+		unix.Close(d.fd)
+	}
+}
+
+// job is a directory to walk: name in parent. retries counts how often it
+// turned out not to be a directory any more (a concurrent swap).
+type job struct {
+	parent  *dirHandle
+	name    string
+	retries int
+}
+
+// maxSwaps bounds how often one entry may flip between directory and
+// non-directory under the walk before it is reported instead of retried:
+// an attacker inside the tree must not keep a worker busy forever.
+const maxSwaps = 3
+
+type walker struct {
+	rootMnt  uint64
+	fastList bool // the kernel has listxattrat(2)
+	seen     *atomic.Uint64
+
+	mu    sync.Mutex
+	cond  sync.Cond
+	stack []job
+	busy  int
+
+	linkMu sync.Mutex
+	links  map[fileID]struct{}
+}
+
+type fileID struct {
+	dev uint64
+	ino uint64
+}
+
+// worker is one goroutine of a walk, with its buffers and what it found.
+type worker struct {
+	w      *walker
+	v      visitor
+	dbuf   []byte
+	xbuf   []byte // xattr names
+	vbuf   []byte // xattr values
+	errs   errorList
+	mounts []string
+	seen   uint64
+	unseen uint64 // not yet added to w.seen
+}
+
+// walk walks the directory root (opened, and owned by the walk: it is
+// closed at the end) with one visitor per worker from newVisitor.
+func walk(root int, rootPath string, jobs int, seen *atomic.Uint64, newVisitor func() visitor) ([]*worker, error) {
+	var st unix.Statx_t
+	if err := statAt(root, "", &st); err != nil {
+		unix.Close(root)
+		return nil, fmt.Errorf("statx %s: %w", rootPath, err)
+	}
+	w := &walker{rootMnt: st.Mnt_id, fastList: haveListxattrat(root), seen: seen, links: map[fileID]struct{}{}}
+	w.cond.L = &w.mu
+	h := &dirHandle{fd: root, path: rootPath}
+	h.refs.Store(1)
+	workers := make([]*worker, max(jobs, 1))
+	var wg sync.WaitGroup
+	for i := range workers {
+		k := &worker{w: w, v: newVisitor(), dbuf: make([]byte, 32<<10), xbuf: make([]byte, 256), vbuf: make([]byte, 256)}
+		workers[i] = k
+		if i == 0 {
+			// The root is entered before any worker runs, so that there
+			// is work to wait for.
+			w.busy++
+			k.enter(h, &st)
+			w.done()
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); k.run() }()
+	}
+	wg.Wait()
+	for _, k := range workers {
+		k.flushSeen()
+	}
+	return workers, nil
+}
+
+func (k *worker) run() {
+	for {
+		j, ok := k.w.pop()
+		if !ok {
+			return
+		}
+		k.open(j)
+		k.w.done()
+	}
+}
+
+func (w *walker) push(j job) {
+	j.parent.refs.Add(1)
+	w.mu.Lock()
+	w.stack = append(w.stack, j)
+	w.mu.Unlock()
+	w.cond.Signal()
+}
+
+// pop waits for a job; it returns false when the stack is empty and no
+// worker is busy, so none can add to it.
+func (w *walker) pop() (job, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.stack) == 0 {
+		if w.busy == 0 {
+			return job{}, false
+		}
+		w.cond.Wait()
+	}
+	j := w.stack[len(w.stack)-1]
+	w.stack[len(w.stack)-1] = job{}
+	w.stack = w.stack[:len(w.stack)-1]
+	w.busy++
+	return j, true
+}
+
+func (w *walker) done() {
+	w.mu.Lock()
+	w.busy--
+	if w.busy == 0 && len(w.stack) == 0 {
+		w.cond.Broadcast()
+	}
+	w.mu.Unlock()
+}
+
+// claim reports whether this is the first sight of a hardlinked inode.
+func (w *walker) claim(st *unix.Statx_t) bool {
+	id := fileID{dev: uint64(st.Dev_major)<<32 | uint64(st.Dev_minor), ino: st.Ino}
+	w.linkMu.Lock()
+	defer w.linkMu.Unlock()
+	if _, ok := w.links[id]; ok {
+		return false
+	}
+	w.links[id] = struct{}{}
+	return true
+}
+
+// open enters the directory of job j.
+func (k *worker) open(j job) {
+	defer j.parent.release()
+	var fd int
+	err := retryEINTR(func() (err error) {
+		fd, err = unix.Openat(j.parent.fd, j.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+		return err
+	})
+	switch {
+	case err == unix.ENOENT:
+		return // removed or renamed since it was listed
+	case err == unix.ENOTDIR || err == unix.ELOOP:
+		// Swapped for a non-directory (a symlink: ELOOP) since it was
+		// listed: take it as what it is now.
+		if j.retries < maxSwaps {
+			k.entry(j.parent, j.name, unix.DT_UNKNOWN, j.retries+1)
+			return
+		}
+		k.fail(j.parent.join(j.name), "open directory", fmt.Errorf("changed type %d times while being walked: %w", maxSwaps, err))
+		return
+	case err != nil:
+		k.fail(j.parent.join(j.name), "open directory", err)
+		return
+	}
+	h := &dirHandle{fd: fd, path: j.parent.join(j.name)}
+	h.refs.Store(1)
+	var st unix.Statx_t
+	if err := statAt(fd, "", &st); err != nil {
+		k.fail(h.path, "statx", err)
+		h.release()
+		return
+	}
+	k.enter(h, &st)
+}
+
+// enter visits the open directory h and walks its entries; it releases h.
+func (k *worker) enter(h *dirHandle, st *unix.Statx_t) {
+	defer h.release()
+	if st.Mnt_id != k.w.rootMnt {
+		k.mounts = append(k.mounts, h.path)
+		return
+	}
+	k.count()
+	k.v.dir(k, h, st)
+	var ents []dirent
+	for {
+		var err error
+		ents, err = readDirents(h.fd, k.dbuf, ents[:0])
+		if err != nil {
+			k.fail(h.path, "getdents64", err)
+			return
+		}
+		if len(ents) == 0 {
+			return
+		}
+		for _, e := range ents {
+			k.entry(h, e.name, e.typ, 0)
+		}
+	}
+}
+
+// entry handles name in d: a directory is queued, anything else visited.
+func (k *worker) entry(d *dirHandle, name string, typ uint8, retries int) {
+	if typ == unix.DT_DIR {
+		k.w.push(job{parent: d, name: name, retries: retries})
+		return
+	}
+	var st unix.Statx_t
+	if err := statAt(d.fd, name, &st); err != nil {
+		if err != unix.ENOENT {
+			k.fail(d.join(name), "statx", err)
+		}
+		return
+	}
+	switch {
+	case st.Mnt_id != k.w.rootMnt:
+		k.mounts = append(k.mounts, d.join(name)) // a file bind-mounted here
+	case st.Mode&unix.S_IFMT == unix.S_IFDIR:
+		k.w.push(job{parent: d, name: name, retries: retries})
+	case st.Nlink > 1 && !k.w.claim(&st):
+		// another link to an inode already visited
+	default:
+		k.count()
+		k.v.entry(k, d, name, &st)
+	}
+}
+
+// seenBatch is how many inodes a worker counts before it adds them to the
+// shared progress counter, to keep the workers off one cache line.
+const seenBatch = 256
+
+func (k *worker) count() {
+	k.seen++
+	k.unseen++
+	if k.unseen == seenBatch {
+		k.flushSeen()
+	}
+}
+
+func (k *worker) flushSeen() {
+	if k.w.seen != nil {
+		k.w.seen.Add(k.unseen)
+	}
+	k.unseen = 0
+}
+
+func (k *worker) fail(path, step string, err error) {
+	k.errs.add(&InodeError{Path: path, Step: step, Err: err, Msg: errMessage(err)})
+}
+
+// listAt lists the xattrs of name in d without following a symlink.
+func (k *worker) listAt(d *dirHandle, name string) ([]byte, error) {
+	if k.w.fastList {
+		return growing(&k.xbuf, func(b []byte) (int, error) { return listxattrat(d.fd, name, b) })
+	}
+	p := procFD(d.fd) + "/" + name
+	return growing(&k.xbuf, func(b []byte) (int, error) { return unix.Llistxattr(p, b) })
+}
