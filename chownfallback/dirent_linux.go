@@ -53,4 +53,3 @@ func readDirents(fd int, buf []byte, out []dirent) ([]dirent, error) {
 	}
 	return parseDirents(buf[:n], out), nil
 }
-
