@@ -28,7 +28,11 @@ func newDetached(fstype, source string, params ...fsParam) (*os.File, error) {
 			return nil, fmt.Errorf("fsconfig %s %s=%s: %w", fstype, p.key, p.value, err)
 		}
 	}
-	return createAndMount(fsfd, fstype)
+	name := source
+	if name == "" {
+		name = fstype
+	}
+	return createAndMount(fsfd, name)
 }
 
 // createAndMount creates the superblock of a configured filesystem

@@ -40,7 +40,7 @@ func TestKernel(t *testing.T) {
 }
 
 func tempEntries(t *testing.T) []string {
-	m, err := filepath.Glob(filepath.Join(os.TempDir(), "idmapkit-probe-*"))
+	m, err := filepath.Glob(filepath.Join(os.TempDir(), "idmapkit-*"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@
 package fsprobe
 
 import (
+	"context"
 	"errors"
 
 	"github.com/moby/sys/mountinfo"
@@ -26,3 +27,6 @@ func Probe(string) (Result, error)                   { return Result{}, errNotLi
 
 // Kernel is unavailable outside Linux.
 func (p *Prober) Kernel() Kernel { return Kernel{} }
+
+// Matrix is unavailable outside Linux.
+func (p *Prober) Matrix(context.Context) ([]Result, error) { return nil, errNotLinux }
