@@ -29,6 +29,8 @@ FROM+i, is presented as TO+i. "mount" presents it through an idmapped mount;
 			umountCommand(),
 			overlayCommand(),
 			listCommand(),
+			shiftCommand(),
+			idsCommand(),
 		},
 	}
 }
