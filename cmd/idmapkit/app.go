@@ -31,6 +31,7 @@ FROM+i, is presented as TO+i. "mount" presents it through an idmapped mount;
 			listCommand(),
 			shiftCommand(),
 			idsCommand(),
+			probeCommand(),
 		},
 	}
 }
