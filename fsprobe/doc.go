@@ -13,15 +13,19 @@
 // idmapped (EPERM). Support is per mount, not per filesystem type: a FUSE
 // server opts in for its own mount.
 //
-// ProbeKernel finds, also by trying, what the kernel can do around
+// Prober.Kernel finds, also by trying, what the kernel can do around
 // idmapped mounts: overlayfs over idmapped layers, layers given as file
 // descriptors, detached idmapped mounts as layers, and statmount reporting
-// a mount's uid map. Matrix makes a scratch filesystem of every type this
+// a mount's uid map; the two checks that need an attached mount attach it
+// in a throwaway mount namespace of one thread. Prober.Matrix makes a scratch filesystem of every type this
 // machine can make, on detached mounts and self-clearing loop devices, and
 // probes each.
 //
 // Kernel floor: none to call it. The probes report "no" with ENOSYS below
-// Linux 5.12 (mount_setattr); fsopen needs 5.2. Needs root: the user
+// Linux 5.12 (mount_setattr); fsopen needs 5.2, LOOP_CONFIGURE (Matrix) 5.8.
+// The control probe idmaps a tmpfs, which works since Linux 6.3: on 5.12
+// to 6.2 an EINVAL is reported as "unknown" (kernel-refuses) rather than
+// blamed on the filesystem. Needs root: the user
 // namespace made for the probe and open_tree(OPEN_TREE_CLONE) need
 // CAP_SYS_ADMIN, and without it every answer is "unknown".
 //
