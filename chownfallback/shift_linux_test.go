@@ -13,7 +13,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestMain(m *testing.M) { os.Exit(testutil.MainInMountNS(m)) }
+func TestMain(m *testing.M) {
+	code := testutil.MainInMountNS(m)
+	if binaryDir != "" {
+		os.RemoveAll(binaryDir)
+	}
+	os.Exit(code)
+}
 
 // fsDirs makes a scratch directory on each filesystem the tests cover.
 func fsDirs() map[string]func(t *testing.T) string {
