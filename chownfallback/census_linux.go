@@ -60,12 +60,12 @@ func (c *counter) dir(k *worker, d *dirHandle, st *unix.Statx_t) {
 	c.count(k, n, d.path, st, parseXattrNames(list))
 }
 
-func (c *counter) entry(k *worker, d *dirHandle, name string, st *unix.Statx_t) {
+func (c *counter) entry(k *worker, d *dirHandle, n name, st *unix.Statx_t) {
 	var x xattrNames
 	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
-		list, err := k.listAt(d, name)
+		list, err := k.listAt(d, n)
 		if err != nil && err != unix.EOPNOTSUPP {
-			k.fail(d.join(name), "listxattr", err)
+			k.fail(d.join(n.String()), "listxattr", err)
 		}
 		x = parseXattrNames(list)
 	}
@@ -76,20 +76,21 @@ func (c *counter) entry(k *worker, d *dirHandle, name string, st *unix.Statx_t) 
 	}
 	// Read the xattrs through a pinned fd, so that what is counted
 	// belongs to the inode that was statted.
-	fd, err := unix.Openat(d.fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	path := d.join(n.String())
+	fd, err := unix.Openat(d.fd, n.String(), unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if err != unix.ENOENT {
-			k.fail(d.join(name), "open", err)
+			k.fail(path, "open", err)
 		}
 		return
 	}
 	defer unix.Close(fd)
 	var pst unix.Statx_t
 	if err := statAt(fd, "", &pst); err != nil {
-		k.fail(d.join(name), "statx", err)
+		k.fail(path, "statx", err)
 		return
 	}
-	c.count(k, newPathNode(fd), d.join(name), &pst, x)
+	c.count(k, newPathNode(fd), path, &pst, x)
 }
 
 // count adds one inode's owner, ACL entries and capability owner.

@@ -8,8 +8,8 @@ import (
 
 // dirent is one entry of a getdents64 buffer.
 type dirent struct {
-	name string
-	typ  uint8 // DT_*; DT_UNKNOWN where the filesystem does not say
+	name []byte // in the getdents buffer: valid until the next read
+	typ  uint8  // DT_*; DT_UNKNOWN where the filesystem does not say
 }
 
 // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8,
@@ -35,8 +35,8 @@ func parseDirents(buf []byte, out []dirent) []dirent {
 				break
 			}
 		}
-		if s := string(name); s != "." && s != ".." {
-			out = append(out, dirent{name: s, typ: buf[direntTypeOff]})
+		if !isDots(name) {
+			out = append(out, dirent{name: name, typ: buf[direntTypeOff]})
 		}
 		buf = buf[reclen:]
 	}
@@ -52,4 +52,8 @@ func readDirents(fd int, buf []byte, out []dirent) ([]dirent, error) {
 		return out, err
 	}
 	return parseDirents(buf[:n], out), nil
+}
+
+func isDots(name []byte) bool {
+	return len(name) == 1 && name[0] == '.' || len(name) == 2 && name[0] == '.' && name[1] == '.'
 }

@@ -71,7 +71,7 @@ func (s *shifter) dir(k *worker, d *dirHandle, st *unix.Statx_t) {
 // capabilities from whatever inode it reaches, so a swap under the walk
 // cannot hand out privilege). Anything else is opened with O_PATH and
 // handled by fd.
-func (s *shifter) entry(k *worker, d *dirHandle, name string, st *unix.Statx_t) {
+func (s *shifter) entry(k *worker, d *dirHandle, name name, st *unix.Statx_t) {
 	isLink := st.Mode&unix.S_IFMT == unix.S_IFLNK
 	var x xattrNames
 	if !isLink { // symlinks carry no ACL or capability, and get no record
@@ -80,13 +80,13 @@ func (s *shifter) entry(k *worker, d *dirHandle, name string, st *unix.Statx_t) 
 		case err == unix.ENOENT:
 			return
 		case err != nil && err != unix.EOPNOTSUPP:
-			k.fail(d.join(name), "listxattr", err)
+			k.fail(d.join(name.String()), "listxattr", err)
 			return
 		}
 		x = parseXattrNames(list)
 	}
 	if x.any() || (!isLink && st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0) {
-		s.pinned(k, d, name)
+		s.pinned(k, d, name.String())
 		return
 	}
 	var unmapped bool
@@ -99,10 +99,9 @@ func (s *shifter) entry(k *worker, d *dirHandle, name string, st *unix.Statx_t) 
 		return
 	}
 	if !s.dry {
-		err := retryEINTR(func() error { return unix.Fchownat(d.fd, name, int(uid), int(gid), unix.AT_SYMLINK_NOFOLLOW) })
-		if err != nil {
+		if err := fchownatName(d.fd, name.c, uid, gid); err != nil {
 			if err != unix.ENOENT {
-				k.fail(d.join(name), "chown", err)
+				k.fail(d.join(name.String()), "chown", err)
 			}
 			return
 		}

@@ -39,34 +39,58 @@ func statAt(dir int, name string, st *unix.Statx_t) error {
 // holds (also for an O_PATH fd, which f*xattr(2) refuse with EBADF).
 func procFD(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
-// listxattrat is listxattrat(2) (Linux 6.13) of name in dir, not following
-// a final symlink.
-func listxattrat(dir int, name string, buf []byte) (int, error) {
-	p, err := unix.BytePtrFromString(name)
-	if err != nil {
-		return 0, err
-	}
+// The per-inode calls of the walk take the name as a NUL-terminated byte
+// pointer (see worker.name), so that they allocate nothing.
+
+// statxName is statAt for a name already NUL-terminated.
+func statxName(dir int, name *byte, st *unix.Statx_t) error {
+	return retryEINTR(func() error {
+		_, _, e := unix.RawSyscall6(unix.SYS_STATX, uintptr(dir), uintptr(unsafe.Pointer(name)),
+			unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, statxMask, uintptr(unsafe.Pointer(st)), 0)
+		return errnoErr(e)
+	})
+}
+
+// fchownatName is fchownat(AT_SYMLINK_NOFOLLOW) of a NUL-terminated name.
+func fchownatName(dir int, name *byte, uid, gid uint32) error {
+	return retryEINTR(func() error {
+		_, _, e := unix.RawSyscall6(unix.SYS_FCHOWNAT, uintptr(dir), uintptr(unsafe.Pointer(name)),
+			uintptr(uid), uintptr(gid), unix.AT_SYMLINK_NOFOLLOW, 0)
+		return errnoErr(e)
+	})
+}
+
+// listxattrName is listxattrat(2) (Linux 6.13) of a NUL-terminated name
+// in dir, not following a final symlink.
+func listxattrName(dir int, name *byte, buf []byte) (int, error) {
 	var b unsafe.Pointer
 	if len(buf) > 0 {
 		b = unsafe.Pointer(&buf[0])
 	}
 	var n uintptr
-	err = retryEINTR(func() error {
-		r, _, e := unix.Syscall6(unix.SYS_LISTXATTRAT, uintptr(dir), uintptr(unsafe.Pointer(p)),
+	err := retryEINTR(func() error {
+		r, _, e := unix.RawSyscall6(unix.SYS_LISTXATTRAT, uintptr(dir), uintptr(unsafe.Pointer(name)),
 			unix.AT_SYMLINK_NOFOLLOW, uintptr(b), uintptr(len(buf)), 0)
 		n = r
-		if e != 0 {
-			return e
-		}
-		return nil
+		return errnoErr(e)
 	})
 	return int(n), err
+}
+
+// errnoErr turns a raw errno into an error (nil for 0) that compares
+// equal to the unix.E* values.
+func errnoErr(e unix.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
 }
 
 // haveListxattrat reports whether the kernel has listxattrat(2); without
 // it the walk lists xattrs through /proc/self/fd/DIR/NAME, which is slower.
 func haveListxattrat(dir int) bool {
-	_, err := listxattrat(dir, ".", nil)
+	dot := []byte{'.', 0}
+	_, err := listxattrName(dir, &dot[0], nil)
 	return !errors.Is(err, unix.ENOSYS)
 }
 

@@ -21,9 +21,9 @@ import (
 type visitor interface {
 	// dir is called for every directory, pinned by d.fd.
 	dir(k *worker, d *dirHandle, st *unix.Statx_t)
-	// entry is called for every other inode: name in directory d,
-	// statted by name (st).
-	entry(k *worker, d *dirHandle, name string, st *unix.Statx_t)
+	// entry is called for every other inode: n in directory d, statted
+	// by name (st).
+	entry(k *worker, d *dirHandle, n name, st *unix.Statx_t)
 }
 
 // dirHandle is an open directory shared by the jobs for its
@@ -79,6 +79,7 @@ type worker struct {
 	w      *walker
 	v      visitor
 	dbuf   []byte
+	cbuf   []byte // the NUL-terminated name of the current entry
 	xbuf   []byte // xattr names
 	vbuf   []byte // xattr values
 	errs   errorList
@@ -102,7 +103,7 @@ func walk(root int, rootPath string, jobs int, seen *atomic.Uint64, newVisitor f
 	workers := make([]*worker, max(jobs, 1))
 	var wg sync.WaitGroup
 	for i := range workers {
-		k := &worker{w: w, v: newVisitor(), dbuf: make([]byte, 32<<10), xbuf: make([]byte, 256), vbuf: make([]byte, 256)}
+		k := &worker{w: w, v: newVisitor(), dbuf: make([]byte, 64<<10), cbuf: make([]byte, 0, 256), xbuf: make([]byte, 256), vbuf: make([]byte, 256)}
 		workers[i] = k
 		if i == 0 {
 			// The root is entered before any worker runs, so that there
@@ -194,7 +195,7 @@ func (k *worker) open(j job) {
 		// Swapped for a non-directory (a symlink: ELOOP) since it was
 		// listed: take it as what it is now.
 		if j.retries < maxSwaps {
-			k.entry(j.parent, j.name, unix.DT_UNKNOWN, j.retries+1)
+			k.entry(j.parent, []byte(j.name), unix.DT_UNKNOWN, j.retries+1)
 			return
 		}
 		k.fail(j.parent.join(j.name), "open directory", fmt.Errorf("changed type %d times while being walked: %w", maxSwaps, err))
@@ -240,30 +241,46 @@ func (k *worker) enter(h *dirHandle, st *unix.Statx_t) {
 	}
 }
 
-// entry handles name in d: a directory is queued, anything else visited.
-func (k *worker) entry(d *dirHandle, name string, typ uint8, retries int) {
+// entry handles b in d: a directory is queued, anything else visited.
+func (k *worker) entry(d *dirHandle, b []byte, typ uint8, retries int) {
 	if typ == unix.DT_DIR {
-		k.w.push(job{parent: d, name: name, retries: retries})
+		k.w.push(job{parent: d, name: string(b), retries: retries})
 		return
 	}
+	n := k.name(b)
 	var st unix.Statx_t
-	if err := statAt(d.fd, name, &st); err != nil {
+	if err := statxName(d.fd, n.c, &st); err != nil {
 		if err != unix.ENOENT {
-			k.fail(d.join(name), "statx", err)
+			k.fail(d.join(n.String()), "statx", err)
 		}
 		return
 	}
 	switch {
 	case st.Mnt_id != k.w.rootMnt:
-		k.mounts = append(k.mounts, d.join(name)) // a file bind-mounted here
+		k.mounts = append(k.mounts, d.join(n.String())) // a file bind-mounted here
 	case st.Mode&unix.S_IFMT == unix.S_IFDIR:
-		k.w.push(job{parent: d, name: name, retries: retries})
+		k.w.push(job{parent: d, name: n.String(), retries: retries})
 	case st.Nlink > 1 && !k.w.claim(&st):
 		// another link to an inode already visited
 	default:
 		k.count()
-		k.v.entry(k, d, name, &st)
+		k.v.entry(k, d, n, &st)
 	}
+}
+
+// name is a directory entry's name as getdents returned it, with a
+// NUL-terminated copy in the worker's buffer for system calls: the
+// per-inode calls allocate nothing.
+type name struct {
+	b []byte
+	c *byte
+}
+
+func (n name) String() string { return string(n.b) }
+
+func (k *worker) name(b []byte) name {
+	k.cbuf = append(append(k.cbuf[:0], b...), 0)
+	return name{b: b, c: &k.cbuf[0]}
 }
 
 // seenBatch is how many inodes a worker counts before it adds them to the
@@ -289,11 +306,11 @@ func (k *worker) fail(path, step string, err error) {
 	k.errs.add(&InodeError{Path: path, Step: step, Err: err, Msg: errMessage(err)})
 }
 
-// listAt lists the xattrs of name in d without following a symlink.
-func (k *worker) listAt(d *dirHandle, name string) ([]byte, error) {
+// listAt lists the xattrs of n in d without following a symlink.
+func (k *worker) listAt(d *dirHandle, n name) ([]byte, error) {
 	if k.w.fastList {
-		return growing(&k.xbuf, func(b []byte) (int, error) { return listxattrat(d.fd, name, b) })
+		return growing(&k.xbuf, func(b []byte) (int, error) { return listxattrName(d.fd, n.c, b) })
 	}
-	p := procFD(d.fd) + "/" + name
+	p := procFD(d.fd) + "/" + n.String()
 	return growing(&k.xbuf, func(b []byte) (int, error) { return unix.Llistxattr(p, b) })
 }
