@@ -132,7 +132,7 @@ func (s *shifter) pinned(k *worker, d *dirHandle, name string) {
 	if st.Mnt_id != k.w.rootMnt || st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		// Swapped for a directory or a mount since it was statted: walk
 		// it as what it is now.
-		k.w.push(job{parent: d, name: name, retries: 1})
+		k.push(job{parent: d, name: name, retries: 1})
 		return
 	}
 	n := newPathNode(fd)

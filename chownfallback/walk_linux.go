@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The walk: a shared LIFO stack of directories to read, worked on by
-// Jobs goroutines. A directory is entered with openat(O_NOFOLLOW |
+// The walk: Jobs goroutines, each with a stack of directories to read
+// (see queue_linux.go). A directory is entered with openat(O_NOFOLLOW |
 // O_DIRECTORY) relative to its parent's fd and never by path, so a rename
 // or a symlink swapped in by a process inside the tree cannot lead it
 // outside. Memory is bounded by the pending directories (a name and a
@@ -60,10 +60,7 @@ type walker struct {
 	fastList bool // the kernel has listxattrat(2)
 	seen     *atomic.Uint64
 
-	mu    sync.Mutex
-	cond  sync.Cond
-	stack []job
-	busy  int
+	queue queue
 
 	linkMu sync.Mutex
 	links  map[fileID]struct{}
@@ -76,6 +73,7 @@ type fileID struct {
 
 // worker is one goroutine of a walk, with its buffers and what it found.
 type worker struct {
+	id     int
 	w      *walker
 	v      visitor
 	dbuf   []byte
@@ -97,20 +95,20 @@ func walk(root int, rootPath string, jobs int, seen *atomic.Uint64, newVisitor f
 		return nil, fmt.Errorf("statx %s: %w", rootPath, err)
 	}
 	w := &walker{rootMnt: st.Mnt_id, fastList: haveListxattrat(root), seen: seen, links: map[fileID]struct{}{}}
-	w.cond.L = &w.mu
+	w.queue.init(max(jobs, 1))
 	h := &dirHandle{fd: root, path: rootPath}
 	h.refs.Store(1)
 	workers := make([]*worker, max(jobs, 1))
 	var wg sync.WaitGroup
 	for i := range workers {
-		k := &worker{w: w, v: newVisitor(), dbuf: make([]byte, 64<<10), cbuf: make([]byte, 0, 256), xbuf: make([]byte, 256), vbuf: make([]byte, 256)}
+		k := &worker{id: i, w: w, v: newVisitor(), dbuf: make([]byte, 64<<10), cbuf: make([]byte, 0, 256), xbuf: make([]byte, 256), vbuf: make([]byte, 256)}
 		workers[i] = k
 		if i == 0 {
 			// The root is entered before any worker runs, so that there
 			// is work to wait for.
-			w.busy++
+			w.queue.busy++
 			k.enter(h, &st)
-			w.done()
+			w.queue.done()
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); k.run() }()
@@ -124,48 +122,13 @@ func walk(root int, rootPath string, jobs int, seen *atomic.Uint64, newVisitor f
 
 func (k *worker) run() {
 	for {
-		j, ok := k.w.pop()
+		j, ok := k.w.queue.pop(k.id)
 		if !ok {
 			return
 		}
 		k.open(j)
-		k.w.done()
+		k.w.queue.done()
 	}
-}
-
-func (w *walker) push(j job) {
-	j.parent.refs.Add(1)
-	w.mu.Lock()
-	w.stack = append(w.stack, j)
-	w.mu.Unlock()
-	w.cond.Signal()
-}
-
-// pop waits for a job; it returns false when the stack is empty and no
-// worker is busy, so none can add to it.
-func (w *walker) pop() (job, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for len(w.stack) == 0 {
-		if w.busy == 0 {
-			return job{}, false
-		}
-		w.cond.Wait()
-	}
-	j := w.stack[len(w.stack)-1]
-	w.stack[len(w.stack)-1] = job{}
-	w.stack = w.stack[:len(w.stack)-1]
-	w.busy++
-	return j, true
-}
-
-func (w *walker) done() {
-	w.mu.Lock()
-	w.busy--
-	if w.busy == 0 && len(w.stack) == 0 {
-		w.cond.Broadcast()
-	}
-	w.mu.Unlock()
 }
 
 // claim reports whether this is the first sight of a hardlinked inode.
@@ -244,7 +207,7 @@ func (k *worker) enter(h *dirHandle, st *unix.Statx_t) {
 // entry handles b in d: a directory is queued, anything else visited.
 func (k *worker) entry(d *dirHandle, b []byte, typ uint8, retries int) {
 	if typ == unix.DT_DIR {
-		k.w.push(job{parent: d, name: string(b), retries: retries})
+		k.push(job{parent: d, name: string(b), retries: retries})
 		return
 	}
 	n := k.name(b)
@@ -259,7 +222,7 @@ func (k *worker) entry(d *dirHandle, b []byte, typ uint8, retries int) {
 	case st.Mnt_id != k.w.rootMnt:
 		k.mounts = append(k.mounts, d.join(n.String())) // a file bind-mounted here
 	case st.Mode&unix.S_IFMT == unix.S_IFDIR:
-		k.w.push(job{parent: d, name: n.String(), retries: retries})
+		k.push(job{parent: d, name: n.String(), retries: retries})
 	case st.Nlink > 1 && !k.w.claim(&st):
 		// another link to an inode already visited
 	default:
@@ -313,4 +276,10 @@ func (k *worker) listAt(d *dirHandle, n name) ([]byte, error) {
 	}
 	p := procFD(d.fd) + "/" + n.String()
 	return growing(&k.xbuf, func(b []byte) (int, error) { return unix.Llistxattr(p, b) })
+}
+
+// push queues the directory j on k's stack.
+func (k *worker) push(j job) {
+	j.parent.refs.Add(1)
+	k.w.queue.push(k.id, j)
 }
