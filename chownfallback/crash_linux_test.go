@@ -89,6 +89,7 @@ func TestCrashAtEveryWrite(t *testing.T) {
 			}
 			args := []string{"--map", "b:0:100000:65536", "--jobs", jobs}
 			ref := fresh("ref")
+			original := withoutTimes(snapshot(t, ref))
 			runShift(t, ref, 0, args...)
 			want := withoutTimes(snapshot(t, ref))
 			step := 1
@@ -106,6 +107,15 @@ func TestCrashAtEveryWrite(t *testing.T) {
 				runShift(t, dir, 0, args...)
 				requireSame(t, "killed after write "+strconv.Itoa(n)+", then rerun", want, withoutTimes(snapshot(t, dir)))
 				os.RemoveAll(dir)
+				if n%4 == 1 {
+					// Changing one's mind: --reverse after a killed run
+					// returns the tree to where it started.
+					dir := fresh("back" + strconv.Itoa(n))
+					runShift(t, dir, n, args...)
+					runShift(t, dir, 0, append(args, "--reverse")...)
+					requireSame(t, "killed after write "+strconv.Itoa(n)+", then --reverse", original, withoutTimes(snapshot(t, dir)))
+					os.RemoveAll(dir)
+				}
 				points++
 			}
 			if points*step < 50 {
