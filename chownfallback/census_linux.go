@@ -55,9 +55,9 @@ func (c *counter) dir(k *worker, d *dirHandle, st *unix.Statx_t) {
 	n := fdNode{fd: d.fd}
 	list, err := n.list(&k.xbuf)
 	if err != nil && err != unix.EOPNOTSUPP {
-		k.fail(d.path, "flistxattr", err)
+		k.fail(d.path(), "flistxattr", err)
 	}
-	c.count(k, n, d.path, st, parseXattrNames(list))
+	c.count(k, n, d.path(), st, parseXattrNames(list))
 }
 
 func (c *counter) entry(k *worker, d *dirHandle, n name, st *unix.Statx_t) {

@@ -59,10 +59,10 @@ func (s *shifter) dir(k *worker, d *dirHandle, st *unix.Statx_t) {
 	n := fdNode{fd: d.fd}
 	list, err := n.list(&k.xbuf)
 	if err != nil && err != unix.EOPNOTSUPP {
-		k.fail(d.path, "flistxattr", err)
+		k.fail(d.path(), "flistxattr", err)
 		return
 	}
-	s.shiftNode(k, n, d.path, st, parseXattrNames(list))
+	s.shiftNode(k, n, d.path(), st, parseXattrNames(list))
 }
 
 // entry shifts a non-directory. The common case, an inode with no ACL, no

@@ -30,11 +30,22 @@ type visitor interface {
 // subdirectories; the last reference closes it.
 type dirHandle struct {
 	fd   int
-	path string // for messages only: never used to reach the directory
+	// parent and name make the path, for messages only (never used to
+	// reach the directory), built on demand: most directories never need
+	// it. The root has no parent and its path as name.
+	parent *dirHandle
+	name   string
 	refs atomic.Int32
 }
 
-func (d *dirHandle) join(name string) string { return d.path + "/" + name }
+func (d *dirHandle) path() string {
+	if d.parent == nil {
+		return d.name
+	}
+	return d.parent.join(d.name)
+}
+
+func (d *dirHandle) join(name string) string { return d.path() + "/" + name }
 
 func (d *dirHandle) release() {
 	if d.refs.Add(-1) == 0 {
@@ -77,6 +88,7 @@ type worker struct {
 	w      *walker
 	v      visitor
 	dbuf   []byte
+	ents   []dirent
 	cbuf   []byte // the NUL-terminated name of the current entry
 	xbuf   []byte // xattr names
 	vbuf   []byte // xattr values
@@ -96,7 +108,7 @@ func walk(root int, rootPath string, jobs int, seen *atomic.Uint64, newVisitor f
 	}
 	w := &walker{rootMnt: st.Mnt_id, fastList: haveListxattrat(root), seen: seen, links: map[fileID]struct{}{}}
 	w.queue.init(max(jobs, 1))
-	h := &dirHandle{fd: root, path: rootPath}
+	h := &dirHandle{fd: root, name: rootPath}
 	h.refs.Store(1)
 	workers := make([]*worker, max(jobs, 1))
 	var wg sync.WaitGroup
@@ -167,11 +179,11 @@ func (k *worker) open(j job) {
 		k.fail(j.parent.join(j.name), "open directory", err)
 		return
 	}
-	h := &dirHandle{fd: fd, path: j.parent.join(j.name)}
+	h := &dirHandle{fd: fd, parent: j.parent, name: j.name}
 	h.refs.Store(1)
 	var st unix.Statx_t
 	if err := statAt(fd, "", &st); err != nil {
-		k.fail(h.path, "statx", err)
+		k.fail(h.path(), "statx", err)
 		h.release()
 		return
 	}
@@ -182,17 +194,16 @@ func (k *worker) open(j job) {
 func (k *worker) enter(h *dirHandle, st *unix.Statx_t) {
 	defer h.release()
 	if st.Mnt_id != k.w.rootMnt {
-		k.mounts = append(k.mounts, h.path)
+		k.mounts = append(k.mounts, h.path())
 		return
 	}
 	k.count()
 	k.v.dir(k, h, st)
-	var ents []dirent
 	for {
-		var err error
-		ents, err = readDirents(h.fd, k.dbuf, ents[:0])
+		ents, err := readDirents(h.fd, k.dbuf, k.ents[:0])
+		k.ents = ents
 		if err != nil {
-			k.fail(h.path, "getdents64", err)
+			k.fail(h.path(), "getdents64", err)
 			return
 		}
 		if len(ents) == 0 {
