@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/idmapkit/idmapkit/chownfallback"
 	"github.com/idmapkit/idmapkit/idmapmount"
 	"github.com/urfave/cli/v2"
 )
@@ -23,11 +24,20 @@ Examples:
   idmapkit mount --userns /proc/4242/ns/user --recursive SRC DST
 
 Needs root and Linux 5.12+ with a filesystem that supports idmapped mounts
-(check with "idmapkit probe SOURCE").`,
+(check with "idmapkit probe SOURCE").
+
+With --fallback=chown, a SOURCE whose filesystem cannot be idmapped (such
+as ramfs) is shifted in place instead, as "idmapkit shift" does, and then
+bind-mounted: this CHANGES THE OWNERS ON DISK under SOURCE, for good, and
+everyone else who uses SOURCE sees them changed. Use it only for a tree
+that belongs to this one user; for a shared image use "idmapkit overlay
+--fallback=chown", which shifts a copy.`,
 		Flags: append(mappingFlags(),
 			&cli.BoolFlag{Name: "recursive", Aliases: []string{"r"}, Usage: "also idmap every mount below SOURCE (fails, naming it, if one cannot be idmapped)"},
 			&cli.BoolFlag{Name: "read-only", Usage: "make the mount read-only"},
 			&cli.StringFlag{Name: "propagation", Value: "private", Usage: "mount propagation: private, shared, slave or unbindable"},
+			fallbackFlag("none (fail, with a hint) or chown (shift SOURCE in place, changing it on disk, and bind-mount it)"),
+			forceFallbackFlag(),
 		),
 		OnUsageError: onUsageError,
 		Action:       runMount,
@@ -42,7 +52,12 @@ func runMount(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := resolveMapping(c); err != nil {
+	fallback, err := parseFallback(c)
+	if err != nil {
+		return err
+	}
+	m, err := resolveMapping(c)
+	if err != nil {
 		return err
 	}
 	userns, err := mappingSource(c).UsernsFD()
@@ -50,8 +65,15 @@ func runMount(c *cli.Context) error {
 		return err
 	}
 	defer userns.Close()
-	opts := idmapmount.Options{Recursive: c.Bool("recursive"), ReadOnly: c.Bool("read-only"), Propagation: prop}
-	if err := idmapmount.Mount(c.Args().Get(0), c.Args().Get(1), userns, opts); err != nil {
+	rep, err := chownfallback.Mount(chownfallback.MountConfig{
+		Source: c.Args().Get(0), Target: c.Args().Get(1), Mapping: m, Userns: userns,
+		Options:  idmapmount.Options{Recursive: c.Bool("recursive"), ReadOnly: c.Bool("read-only"), Propagation: prop},
+		Fallback: fallback, Force: c.Bool("force-fallback"),
+	})
+	if msg := rep.Message(); msg != "" && err == nil {
+		fmt.Fprintf(c.App.ErrWriter, "idmapkit: %s\n", msg)
+	}
+	if err != nil {
 		return fmt.Errorf("mount: %w", err)
 	}
 	return nil

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/idmapkit/idmapkit/chownfallback"
 	"github.com/idmapkit/idmapkit/idmapmount"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 )
 
 func overlayCommand() *cli.Command {
@@ -31,13 +29,24 @@ Examples:
   idmapkit umount /run/alice/rootfs
 
 Needs root and Linux 5.19+ (6.15+ builds it without attaching the layers
-anywhere); every layer's filesystem must support idmapped mounts.`,
+anywhere); every layer's filesystem must support idmapped mounts, unless
+--fallback=chown is given.
+
+With --fallback=chown, a layer whose filesystem cannot be idmapped (such as
+ramfs) is copied into --cache-dir (cp -a, sharing data blocks with reflinks
+where the filesystem can), the copy is shifted to the mapping, and the
+overlay uses the copy. The layer itself is never changed. The copy is made
+once per layer and mapping and reused after; idmapkit never changes or
+removes it (remove entries by hand when no overlay lists them).`,
 		Flags: append(mappingFlags(),
 			&cli.StringSliceFlag{Name: "lower", Aliases: []string{"l"}, Usage: "lower layer `DIR`, top first; repeatable"},
 			&cli.StringFlag{Name: "upper", Usage: "upper `DIR` for the user's writes (not idmapped); needs --work"},
 			&cli.StringFlag{Name: "work", Usage: "overlayfs work `DIR`, on the same mount as --upper"},
 			&cli.BoolFlag{Name: "read-only", Usage: "mount the overlay read-only"},
-			&cli.StringFlag{Name: "fallback", Value: "none", Usage: "`MODE` for a layer that cannot be idmapped: none (fail, with a hint) or chown (shifted copies in a cache; not available yet)"},
+			fallbackFlag("none (fail, with a hint) or chown (use a shifted copy of the layer from --cache-dir; the layer is not changed)"),
+			&cli.StringFlag{Name: "cache-dir", Value: chownfallback.DefaultCacheDir, EnvVars: []string{chownfallback.CacheDirEnv},
+				Usage: "`DIR` for the shifted copies of layers --fallback=chown makes"},
+			forceFallbackFlag(),
 			&cli.StringFlag{Name: "method", Value: "auto", Hidden: true, EnvVars: []string{"IDMAPKIT_OVERLAY_METHOD"},
 				Usage: "how to build the overlay: auto, fd-layers or staging (for tests)"},
 			stateDirFlag(),
@@ -68,45 +77,52 @@ func runOverlay(c *cli.Context) error {
 	}
 	defer userns.Close()
 	cfg.Userns = userns
-	rec, err := idmapmount.Overlay(c.Args().Get(0), cfg)
+	rep, err := chownfallback.Overlay(c.Args().Get(0), cfg)
 	if err != nil {
-		return fmt.Errorf("overlay: %w", fallbackUnavailable(c, err))
+		return fmt.Errorf("overlay: %w", err)
 	}
-	if cfg.Method == idmapmount.MethodAuto && rec.Method == idmapmount.MethodStaging.String() {
+	if rep.FellBack() {
+		for _, l := range rep.Layers {
+			fmt.Fprintf(c.App.ErrWriter, "idmapkit: overlay: %s\n", l.Message())
+		}
+	}
+	if cfg.Method == idmapmount.MethodAuto && rep.Record.Method == idmapmount.MethodStaging.String() {
 		fmt.Fprintln(c.App.ErrWriter, "idmapkit: overlay: this kernel does not take detached mounts as overlay layers (Linux 6.15+): the layers were attached under a staging directory while the overlay was built, and detached again")
 	}
 	return nil
 }
 
-// fallbackUnavailable says so when --fallback=chown was asked for and a
-// layer could not be idmapped: the shifted-copy cache is not built yet.
-func fallbackUnavailable(c *cli.Context, err error) error {
-	var se *idmapmount.StepError
-	if c.String("fallback") != "chown" || !errors.As(err, &se) || se.Step != "mount_setattr" || !errors.Is(err, unix.EINVAL) {
-		return err
-	}
-	const unavailable = "--fallback=chown (shifted copies of the layers in a cache) is not available yet: put the layers on a filesystem that supports idmapped mounts"
-	if strings.Contains(se.Hint, "try --fallback=chown") {
-		se.Hint = strings.Replace(se.Hint, "try --fallback=chown", unavailable, 1)
-	} else {
-		se.Hint = joinHints(se.Hint, "a layer cannot be idmapped, and "+unavailable)
-	}
-	return err
+// fallbackFlag is --fallback for mount and overlay.
+func fallbackFlag(usage string) cli.Flag {
+	return &cli.StringFlag{Name: "fallback", Value: "none", Usage: "`MODE` if the filesystem cannot be idmapped: " + usage}
 }
 
-func joinHints(a, b string) string {
-	if a == "" {
-		return b
+// forceFallbackFlag takes the fallback even where idmapping would work,
+// to compare the two on one tree (tests, bench/fallback.sh).
+func forceFallbackFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "force-fallback", Hidden: true, EnvVars: []string{chownfallback.ForceEnv},
+		Usage: "take the --fallback=chown path whatever the filesystem (for tests and benchmarks)"}
+}
+
+func parseFallback(c *cli.Context) (chownfallback.Mode, error) {
+	mode, err := chownfallback.ParseMode(c.String("fallback"))
+	if err != nil {
+		return mode, usagef("--fallback %q: want none or chown", c.String("fallback"))
 	}
-	return a + "; " + b
+	if c.Bool("force-fallback") && mode != chownfallback.FallbackChown {
+		return mode, usagef("--force-fallback (%s) needs --fallback=chown", chownfallback.ForceEnv)
+	}
+	return mode, nil
 }
 
 // overlayConfig checks the flags and turns them into an OverlayConfig.
-func overlayConfig(c *cli.Context) (idmapmount.OverlayConfig, error) {
-	var cfg idmapmount.OverlayConfig
-	if f := c.String("fallback"); f != "none" && f != "chown" {
-		return cfg, usagef("--fallback %q: want none or chown", f)
+func overlayConfig(c *cli.Context) (chownfallback.OverlayConfig, error) {
+	var cfg chownfallback.OverlayConfig
+	mode, err := parseFallback(c)
+	if err != nil {
+		return cfg, err
 	}
+	cfg.Fallback, cfg.Force, cfg.Cache.Dir = mode, c.Bool("force-fallback"), c.String("cache-dir")
 	method, err := idmapmount.ParseOverlayMethod(c.String("method"))
 	if err != nil {
 		return cfg, usagef("%v", err)

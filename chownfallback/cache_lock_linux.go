@@ -1,0 +1,78 @@
+package chownfallback
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/idmapkit/idmapkit/idmapmount"
+	"golang.org/x/sys/unix"
+)
+
+// buildLock is the cache-wide lock file. Every process making an entry
+// holds it shared for the whole build; only a process that gets it
+// exclusively knows that no build is running, and that every temporary
+// directory is left over from a crash and can go.
+const buildLock = ".build.lock"
+
+// tmpPrefix starts the name of every temporary entry directory.
+const tmpPrefix = ".tmp-"
+
+// lockFile opens (creating it) and flocks path with how (LOCK_EX,
+// LOCK_SH, optionally |LOCK_NB) and returns the unlock function. flock
+// locks are dropped by the kernel when the process dies, so a crash never
+// leaves the cache locked.
+func lockFile(path string, how int) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, &idmapmount.StepError{Step: "open lock file", Path: path, Err: bareErr(err)}
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, &idmapmount.StepError{Step: "flock", Flags: flockFlags(how), Path: path, Err: err}
+	}
+	return func() { f.Close() }, nil
+}
+
+func flockFlags(how int) string {
+	s := "LOCK_SH"
+	if how&unix.LOCK_EX != 0 {
+		s = "LOCK_EX"
+	}
+	if how&unix.LOCK_NB != 0 {
+		s += "|LOCK_NB"
+	}
+	return s
+}
+
+// beginBuild removes the temporary directories crashed builds left, if
+// no build is running, then takes the build lock shared. Failing to clean
+// up is not an error: a leftover directory is never used, only wasted.
+func (c *Cache) beginBuild() (release func(), err error) {
+	lock := filepath.Join(c.dir(), buildLock)
+	if unlock, err := lockFile(lock, unix.LOCK_EX|unix.LOCK_NB); err == nil {
+		c.removeLeftovers()
+		unlock()
+	}
+	return lockFile(lock, unix.LOCK_SH)
+}
+
+// removeLeftovers removes the temporary entry directories. The caller
+// holds the build lock exclusively.
+func (c *Cache) removeLeftovers() {
+	names, err := os.ReadDir(c.dir())
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n.Name(), tmpPrefix) {
+			_ = os.RemoveAll(filepath.Join(c.dir(), n.Name()))
+		}
+	}
+}
