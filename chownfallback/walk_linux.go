@@ -29,13 +29,13 @@ type visitor interface {
 // dirHandle is an open directory shared by the jobs for its
 // subdirectories; the last reference closes it.
 type dirHandle struct {
-	fd   int
+	fd int
 	// parent and name make the path, for messages only (never used to
 	// reach the directory), built on demand: most directories never need
 	// it. The root has no parent and its path as name.
 	parent *dirHandle
 	name   string
-	refs atomic.Int32
+	refs   atomic.Int32
 }
 
 func (d *dirHandle) path() string {
