@@ -67,16 +67,25 @@ func copyHint(stderr string) string {
 	switch {
 	case strings.Contains(stderr, "Operation not supported"):
 		return "the cache directory's filesystem lacks xattrs the layer uses (ACLs, capabilities): use --cache-dir on ext4, xfs, btrfs or tmpfs"
+	case strings.Contains(stderr, "File name too long"):
+		return "cp cannot copy paths longer than PATH_MAX (4096 bytes); put the layer on a filesystem that supports idmapped mounts"
 	case strings.Contains(stderr, "No space left"):
 		return "the cache filesystem is full: free space, or use --cache-dir on a filesystem with room (xfs or btrfs share the blocks of a layer on the same filesystem)"
 	}
 	return ""
 }
 
+// lastLines keeps the last n lines of cp's messages, each cut to 300
+// bytes: a message about a long path can be many kilobytes.
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	if len(lines) > n {
 		lines = append([]string{"..."}, lines[len(lines)-n:]...)
+	}
+	for i, l := range lines {
+		if len(l) > 300 {
+			lines[i] = l[:150] + "..." + l[len(l)-150:]
+		}
 	}
 	return strings.Join(lines, "; ")
 }
