@@ -89,6 +89,7 @@ type worker struct {
 	v      visitor
 	dbuf   []byte
 	ents   []dirent
+	st     unix.Statx_t // of the current non-directory entry
 	cbuf   []byte // the NUL-terminated name of the current entry
 	xbuf   []byte // xattr names
 	vbuf   []byte // xattr values
@@ -222,8 +223,8 @@ func (k *worker) entry(d *dirHandle, b []byte, typ uint8, retries int) {
 		return
 	}
 	n := k.name(b)
-	var st unix.Statx_t
-	if err := statxName(d.fd, n.c, &st); err != nil {
+	st := &k.st // a local would escape to the heap: one allocation per inode
+	if err := statxName(d.fd, n.c, st); err != nil {
 		if err != unix.ENOENT {
 			k.fail(d.join(n.String()), "statx", err)
 		}
@@ -234,11 +235,11 @@ func (k *worker) entry(d *dirHandle, b []byte, typ uint8, retries int) {
 		k.mounts = append(k.mounts, d.join(n.String())) // a file bind-mounted here
 	case st.Mode&unix.S_IFMT == unix.S_IFDIR:
 		k.push(job{parent: d, name: n.String(), retries: retries})
-	case st.Nlink > 1 && !k.w.claim(&st):
+	case st.Nlink > 1 && !k.w.claim(st):
 		// another link to an inode already visited
 	default:
 		k.count()
-		k.v.entry(k, d, n, &st)
+		k.v.entry(k, d, n, st)
 	}
 }
 
