@@ -90,9 +90,9 @@ type worker struct {
 	dbuf   []byte
 	ents   []dirent
 	st     unix.Statx_t // of the current non-directory entry
-	cbuf   []byte // the NUL-terminated name of the current entry
-	xbuf   []byte // xattr names
-	vbuf   []byte // xattr values
+	cbuf   []byte       // the NUL-terminated name of the current entry
+	xbuf   []byte       // xattr names
+	vbuf   []byte       // xattr values
 	errs   errorList
 	mounts []string
 	seen   uint64
