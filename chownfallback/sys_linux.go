@@ -86,6 +86,10 @@ func errnoErr(e unix.Errno) error {
 	return e
 }
 
+// forceProcList makes the walk list xattrs as on kernels before 6.13;
+// tests set it to cover that path.
+var forceProcList = false
+
 // haveListxattrat reports whether the kernel has listxattrat(2); without
 // it the walk lists xattrs through /proc/self/fd/DIR/NAME, which is slower.
 func haveListxattrat(dir int) bool {

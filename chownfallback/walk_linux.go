@@ -107,7 +107,7 @@ func walk(root int, rootPath string, jobs int, seen *atomic.Uint64, newVisitor f
 		unix.Close(root)
 		return nil, fmt.Errorf("statx %s: %w", rootPath, err)
 	}
-	w := &walker{rootMnt: st.Mnt_id, fastList: haveListxattrat(root), seen: seen, links: map[fileID]struct{}{}}
+	w := &walker{rootMnt: st.Mnt_id, fastList: haveListxattrat(root) && !forceProcList, seen: seen, links: map[fileID]struct{}{}}
 	w.queue.init(max(jobs, 1))
 	h := &dirHandle{fd: root, name: rootPath}
 	h.refs.Store(1)
