@@ -40,6 +40,8 @@ func DebianRootfs(t testing.TB) string {
 func DebianRootfsIn(t testing.TB, parent string) string {
 	t.Helper()
 	RequireRoot(t)
+	RequireCmd(t, "tar")
+	RequireCmd(t, "getcap")
 	tarball := rootfsTarball(t)
 	dir := filepath.Join(parent, "rootfs")
 	if err := os.Mkdir(dir, 0o755); err != nil {
