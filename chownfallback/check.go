@@ -18,10 +18,11 @@ func checkMapping(m idmapmount.Mapping) error {
 		im   idmapmount.IDMap
 	}{{"uid", m.UID}, {"gid", m.GID}} {
 		if a, b, ok := c.im.SelfOverlap(); ok {
-			return fmt.Errorf("%w: %s extent %d:%d:%d shifts IDs %d..%d, which extent %d:%d:%d produces; "+
-				"a rerun after a crash could not tell shifted IDs from unshifted ones "+
+			return fmt.Errorf("%w: %s extent %d:%d:%d moves IDs %d..%d, and extent %d:%d:%d moves IDs to %d..%d; "+
+				"a rerun after a crash could not tell a shifted ID from one still to shift "+
 				"(hint: shift in two steps through a free range, e.g. first to 1000000000)",
-				ErrOverlap, c.kind, a.From, a.To, a.Count, a.From, uint64(a.From)+uint64(a.Count)-1, b.From, b.To, b.Count)
+				ErrOverlap, c.kind, a.From, a.To, a.Count, a.From, uint64(a.From)+uint64(a.Count)-1,
+				b.From, b.To, b.Count, b.To, uint64(b.To)+uint64(b.Count)-1)
 		}
 	}
 	return nil

@@ -10,7 +10,7 @@ var (
 	// was already shifted, and a rerun after a crash could shift it twice.
 	ErrOverlap = errors.New("mapping's from and to ranges overlap")
 	// ErrNotDir is returned when the tree's root is not a directory.
-	ErrNotDir = errors.New("not a directory")
+	ErrNotDir = errors.New("the tree to shift must be a directory")
 	// ErrReadOnly is returned when the tree is on a read-only mount.
 	ErrReadOnly = errors.New("read-only mount")
 	// ErrUnmapped is returned with Options.Unmapped == UnmappedFail when

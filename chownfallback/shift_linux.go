@@ -49,7 +49,7 @@ func Shift(dir string, m idmapmount.Mapping, opts Options) (*Result, error) {
 		return nil, err
 	}
 	res := shiftResult(dir, m, opts, workers)
-	res.Warnings = append(warnings, res.Warnings...)
+	res.Warnings = append(res.Warnings, warnings...)
 	res.Seconds = time.Since(start).Seconds()
 	return res, failure(res.ErrorCount, res.Errors)
 }

@@ -141,7 +141,7 @@ func TestShiftCLIJSON(t *testing.T) {
 	if res.Seen != 4 || res.Changed != 3 || res.Unmapped != 1 || res.Errors == nil || res.MountPoints == nil {
 		t.Fatalf("result %+v", res)
 	}
-	if !strings.Contains(r.stdout, `"errors": []`) || !strings.Contains(r.stdout, `"unmapped_uids": [`) {
+	if !strings.Contains(r.stdout, `"errors": []`) || !strings.Contains(r.stdout, `"warnings": []`) || !strings.Contains(r.stdout, `"unmapped_uids": [`) {
 		t.Errorf("lists must be arrays:\n%s", r.stdout)
 	}
 	r = runShiftCLI(t, "ids", "--format", "json", dir)
