@@ -47,7 +47,7 @@ func (c *Cache) Get(layer string, m idmapmount.Mapping) (*Entry, error) {
 	if err != nil || e != nil {
 		return e, err
 	}
-	return c.make(key, id, m)
+	return c.build(key, id, m)
 }
 
 // ensureDir makes the cache directory, readable by root alone: the
@@ -91,8 +91,8 @@ func badEntry(dir string, err error) error {
 		Hint: "idmapkit never changes a published entry; if no overlay uses it (idmapkit list), remove it by hand and it is made again"}
 }
 
-// make builds the entry key in a temporary directory and publishes it.
-func (c *Cache) make(key string, id LayerID, m idmapmount.Mapping) (_ *Entry, retErr error) {
+// build makes the entry key in a temporary directory and publishes it.
+func (c *Cache) build(key string, id LayerID, m idmapmount.Mapping) (_ *Entry, retErr error) {
 	start := time.Now()
 	release, err := c.beginBuild()
 	if err != nil {

@@ -27,13 +27,7 @@ func lockFile(path string, how int) (func(), error) {
 	if err != nil {
 		return nil, &idmapmount.StepError{Step: "open lock file", Path: path, Err: bareErr(err)}
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), how)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	if err := retryEINTR(func() error { return unix.Flock(int(f.Fd()), how) }); err != nil {
 		f.Close()
 		return nil, &idmapmount.StepError{Step: "flock", Flags: flockFlags(how), Path: path, Err: err}
 	}

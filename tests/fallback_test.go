@@ -377,6 +377,13 @@ func TestFallbackOnRamfs(t *testing.T) {
 	if err := os.WriteFile(dst+"/x", nil, 0o644); err == nil {
 		t.Error("wrote to a --read-only fallback mount")
 	}
+	// A plain bind, not an idmapped mount: umount says so, and --force
+	// removes it.
+	expect(t, idmapkit(t, "umount", dst), 2, "not an idmapped mount")
+	expect(t, idmapkit(t, "umount", "--force", dst), 0)
+	if testutil.MountInfo(t) != table {
+		t.Error("mount table not as before after umount --force")
+	}
 	expect(t, idmapkit(t, "mount", "--fallback", "copy", "--map", fbSpec, src, dst), 2, "want none or chown")
 	expect(t, idmapkit(t, "mount", "--force-fallback", "--map", fbSpec, src, dst), 2, "needs --fallback=chown")
 }

@@ -31,7 +31,8 @@ as ramfs) is shifted in place instead, as "idmapkit shift" does, and then
 bind-mounted: this CHANGES THE OWNERS ON DISK under SOURCE, for good, and
 everyone else who uses SOURCE sees them changed. Use it only for a tree
 that belongs to this one user; for a shared image use "idmapkit overlay
---fallback=chown", which shifts a copy.`,
+--fallback=chown", which shifts a copy. The result is a plain bind mount,
+not an idmapped one: remove it with "idmapkit umount --force TARGET".`,
 		Flags: append(mappingFlags(),
 			&cli.BoolFlag{Name: "recursive", Aliases: []string{"r"}, Usage: "also idmap every mount below SOURCE (fails, naming it, if one cannot be idmapped)"},
 			&cli.BoolFlag{Name: "read-only", Usage: "make the mount read-only"},
