@@ -17,6 +17,16 @@ type queue struct {
 	stacks  [][]job
 	pending int // jobs in all stacks
 	busy    int // workers working on a job
+	waiting int // workers waiting for one
+}
+
+// hungry reports whether a worker waits for work and none is queued for
+// it. Called once per getdents batch, so the lock costs little.
+func (q *queue) hungry() bool {
+	q.mu.Lock()
+	w := q.waiting > 0 && q.pending == 0
+	q.mu.Unlock()
+	return w
 }
 
 func (q *queue) init(workers int) {
@@ -41,7 +51,9 @@ func (q *queue) pop(worker int) (job, bool) {
 		if q.busy == 0 {
 			return job{}, false
 		}
+		q.waiting++
 		q.cond.Wait()
+		q.waiting--
 	}
 	q.pending--
 	q.busy++

@@ -2,6 +2,7 @@ package chownfallback
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -400,6 +401,30 @@ func TestShiftLeavesShiftedIDs(t *testing.T) {
 	for path, want := range map[string][2]uint32{"a": {100000, 100000}, "b": {100005, 100007}, "c": {100005, 100000}} {
 		if got := [2]uint32{after[path].UID, after[path].GID}; got != want {
 			t.Errorf("%s: owner %v, want %v", path, got, want)
+		}
+	}
+}
+
+// TestShiftFlatDirectory: a directory too large for one getdents batch is
+// shared between workers (batches handed off); every entry is shifted
+// once.
+func TestShiftFlatDirectory(t *testing.T) {
+	root := testutil.Tmpfs(t)
+	var spec strings.Builder
+	spec.WriteString("d flat 0:0 0755\n")
+	for i := range 6000 {
+		fmt.Fprintf(&spec, "f flat/%d 0:%d 0644\n", i, i%100)
+	}
+	buildFixture(t, root, spec.String())
+	before := snapshot(t, root)
+	res := mustShift(t, root, mapping(t, "b:0:100000:65536"), Options{Jobs: 4})
+	if res.Seen != 6002 || res.Changed != 6002 {
+		t.Fatalf("seen %d, changed %d; want 6002 (the root, flat, 6000 files)", res.Seen, res.Changed)
+	}
+	after := snapshot(t, root)
+	for path, b := range before {
+		if a := after[path]; a.UID != b.UID+100000 || a.GID != b.GID+100000 {
+			t.Fatalf("%s: %d:%d, want %d:%d", path, a.UID, a.GID, b.UID+100000, b.GID+100000)
 		}
 	}
 }

@@ -59,7 +59,21 @@ type job struct {
 	parent  *dirHandle
 	name    string
 	retries int
+	batch   []batchEntry // if set, the job is these entries of parent, not a directory to open
+
+	root   *dirHandle // if set, the job is the tree's root, already open
+	rootSt *unix.Statx_t
 }
+
+// batchEntry is an entry handed to another worker (see enter).
+type batchEntry struct {
+	name string
+	typ  uint8
+}
+
+// minHandOff is the smallest batch of entries worth handing to an idle
+// worker: less is done sooner than the hand-off costs.
+const minHandOff = 64
 
 // maxSwaps bounds how often one entry may flip between directory and
 // non-directory under the walk before it is reported instead of retried:
@@ -111,18 +125,12 @@ func walk(root int, rootPath string, jobs int, seen *atomic.Uint64, newVisitor f
 	w.queue.init(max(jobs, 1))
 	h := &dirHandle{fd: root, name: rootPath}
 	h.refs.Store(1)
+	w.queue.push(0, job{root: h, rootSt: &st})
 	workers := make([]*worker, max(jobs, 1))
 	var wg sync.WaitGroup
 	for i := range workers {
 		k := &worker{id: i, w: w, v: newVisitor(), dbuf: make([]byte, 64<<10), cbuf: make([]byte, 0, 256), xbuf: make([]byte, 256), vbuf: make([]byte, 256)}
 		workers[i] = k
-		if i == 0 {
-			// The root is entered before any worker runs, so that there
-			// is work to wait for.
-			w.queue.busy++
-			k.enter(h, &st)
-			w.queue.done()
-		}
 		wg.Add(1)
 		go func() { defer wg.Done(); k.run() }()
 	}
@@ -158,7 +166,17 @@ func (w *walker) claim(st *unix.Statx_t) bool {
 
 // open enters the directory of job j.
 func (k *worker) open(j job) {
+	if j.root != nil {
+		k.enter(j.root, j.rootSt)
+		return
+	}
 	defer j.parent.release()
+	if j.batch != nil {
+		for _, e := range j.batch {
+			k.entry(j.parent, []byte(e.name), e.typ, 0)
+		}
+		return
+	}
 	var fd int
 	err := retryEINTR(func() (err error) {
 		fd, err = unix.Openat(j.parent.fd, j.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
@@ -209,6 +227,12 @@ func (k *worker) enter(h *dirHandle, st *unix.Statx_t) {
 		}
 		if len(ents) == 0 {
 			return
+		}
+		if len(ents) >= minHandOff && k.w.queue.hungry() {
+			// A worker waits for work while this one has a large
+			// directory: give it this batch and read on.
+			k.handOff(h, ents)
+			continue
 		}
 		for _, e := range ents {
 			k.entry(h, e.name, e.typ, 0)
@@ -294,4 +318,13 @@ func (k *worker) listAt(d *dirHandle, n name) ([]byte, error) {
 func (k *worker) push(j job) {
 	j.parent.refs.Add(1)
 	k.w.queue.push(k.id, j)
+}
+
+// handOff queues a copy of ents, entries of h, for another worker.
+func (k *worker) handOff(h *dirHandle, ents []dirent) {
+	batch := make([]batchEntry, len(ents))
+	for i, e := range ents {
+		batch[i] = batchEntry{name: string(e.name), typ: e.typ}
+	}
+	k.push(job{parent: h, batch: batch})
 }
