@@ -56,12 +56,18 @@ type Verdict struct {
 	Forced     bool           `json:"forced,omitempty"`
 }
 
-// Fallback reports whether the verdict calls for the shifting chown. Only
-// a filesystem that cannot be idmapped does; a caller without
-// CAP_SYS_ADMIN, an old kernel or an already idmapped mount is an error
-// the fallback would hide, not cure.
+// Fallback reports whether the verdict calls for the shifting chown: the
+// filesystem cannot be idmapped (EINVAL), or the kernel cannot (no
+// mount_setattr before Linux 5.12, or EINVAL even on the control tmpfs, as
+// on 5.12-6.2 where tmpfs cannot be idmapped either). A caller without
+// CAP_SYS_ADMIN or an already idmapped mount is an error the fallback would
+// hide, not cure.
 func (v Verdict) Fallback() bool {
-	return v.Forced || v.Reason == fsprobe.ReasonFSUnsupported
+	switch v.Reason {
+	case fsprobe.ReasonFSUnsupported, fsprobe.ReasonNoSyscall, fsprobe.ReasonKernelRefuses:
+		return true
+	}
+	return v.Forced
 }
 
 // String is the reason as a clause: "ramfs at /mnt cannot be idmapped

@@ -48,10 +48,14 @@ func mountIDMapped(cfg MountConfig) error {
 }
 
 // unsupported reports whether err is the EINVAL from mount_setattr that a
-// filesystem without idmapped mounts gives (the probe then tells why).
+// filesystem without idmapped mounts gives, or the ENOSYS of a kernel
+// without mount_setattr (the probe then tells why).
 func unsupported(err error) bool {
 	var se *idmapmount.StepError
-	return errors.As(err, &se) && se.Step == "mount_setattr" && errors.Is(err, unix.EINVAL)
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Step == "mount_setattr" && errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS)
 }
 
 // probe asks fsprobe why dir's mount cannot be idmapped.

@@ -51,7 +51,8 @@ func TestVerdict(t *testing.T) {
 	}{
 		{Verdict{Dir: "/r", FSType: "ramfs", Reason: fsprobe.ReasonFSUnsupported, Errno: "EINVAL"}, true, "ramfs at /r cannot be idmapped (EINVAL)"},
 		{Verdict{Dir: "/x", FSType: "ext4", Reason: fsprobe.ReasonNotPrivileged, Errno: "EPERM"}, false, "ext4 at /x cannot be idmapped (EPERM)"},
-		{Verdict{Dir: "/x", FSType: "nfs", Reason: fsprobe.ReasonKernelRefuses}, false, "(kernel-refuses)"},
+		{Verdict{Dir: "/x", FSType: "nfs", Reason: fsprobe.ReasonKernelRefuses}, true, "(kernel-refuses)"},
+		{Verdict{Dir: "/x", FSType: "ext4", Reason: fsprobe.ReasonNoSyscall, Errno: "ENOSYS"}, true, "(ENOSYS)"},
 		{Verdict{Dir: "/x", FSType: "ext4", Reason: fsprobe.ReasonAlreadyIDMapped, Errno: "EPERM"}, false, "cannot be idmapped"},
 		{Verdict{Dir: "/t", FSType: "tmpfs", Forced: true}, true, "fallback forced (" + ForceEnv + ")"},
 		{Verdict{Dir: "/t", FSType: "tmpfs", Reason: fsprobe.ReasonOK}, false, "can be idmapped"},
