@@ -428,3 +428,14 @@ func TestShiftFlatDirectory(t *testing.T) {
 		}
 	}
 }
+
+func TestEstimateInodes(t *testing.T) {
+	root := testutil.Tmpfs(t)
+	buildFixture(t, root, "d a 0:0 0755\nf a/b 0:0 0644\nf c 0:0 0644")
+	if n, ok := EstimateInodes(root); !ok || n < 4 || n > 5 {
+		t.Errorf("EstimateInodes(tmpfs root) = %d, %v; want 4 (tmpfs may count one more)", n, ok)
+	}
+	if n, ok := EstimateInodes(filepath.Join(root, "a")); ok {
+		t.Errorf("EstimateInodes(a subdirectory) = %d, true; want false", n)
+	}
+}

@@ -40,7 +40,7 @@ func runIDs(c *cli.Context) error {
 		return err
 	}
 	seen := new(atomic.Uint64)
-	stop := startProgress(c, "ids", seen)
+	stop := startProgress(c, "ids", c.Args().First(), seen)
 	census, err := chownfallback.TakeCensus(c.Args().First(), c.Int("jobs"), seen)
 	stop()
 	if census != nil {

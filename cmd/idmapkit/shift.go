@@ -71,7 +71,7 @@ func runShift(c *cli.Context) error {
 		m = m.Inverse()
 	}
 	opts.Seen = new(atomic.Uint64)
-	stop := startProgress(c, "shift", opts.Seen)
+	stop := startProgress(c, "shift", c.Args().First(), opts.Seen)
 	res, err := chownfallback.Shift(c.Args().First(), m, opts)
 	stop()
 	if res != nil {

@@ -3,24 +3,28 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/idmapkit/idmapkit/chownfallback"
 	"github.com/urfave/cli/v2"
 )
 
 // progressEvery is how often the progress line is redrawn.
 const progressEvery = 200 * time.Millisecond
 
-// startProgress draws a one-line progress count on stderr while a walk
+// startProgress draws a progress line on stderr while a walk of dir
 // runs, if stderr is a terminal or --progress is given, and returns the
-// function that stops it. The total is not known before the walk (a
-// count would cost a second walk), so it shows inodes and rate rather
-// than a bar; hand-rolled because that is all it needs.
-func startProgress(c *cli.Context, what string, seen *atomic.Uint64) (stop func()) {
+// function that stops it. It is a bar where the number of inodes can be
+// known up front (dir is the root of a filesystem that counts its inodes),
+// else a count and a rate: counting first would cost a second walk.
+// Hand-rolled: this is all it needs.
+func startProgress(c *cli.Context, what, dir string, seen *atomic.Uint64) (stop func()) {
 	if !c.Bool("progress") && !isTerminal(os.Stderr) {
 		return func() {}
 	}
+	total, _ := chownfallback.EstimateInodes(dir)
 	w := c.App.ErrWriter
 	done := make(chan struct{})
 	finished := make(chan struct{})
@@ -28,7 +32,7 @@ func startProgress(c *cli.Context, what string, seen *atomic.Uint64) (stop func(
 	draw := func() {
 		n := seen.Load()
 		rate := float64(n) / max(time.Since(start).Seconds(), 1e-3)
-		fmt.Fprintf(w, "\r\033[K%s: %d inodes, %.0f/s", what, n, rate)
+		fmt.Fprintf(w, "\r\033[K%s: %s%d inodes, %.0f/s", what, bar(n, total), n, rate)
 	}
 	go func() {
 		defer close(finished)
@@ -46,4 +50,22 @@ func startProgress(c *cli.Context, what string, seen *atomic.Uint64) (stop func(
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// barWidth is the bar's width in characters.
+const barWidth = 30
+
+// bar draws "[=====>    ]  45% " for n of total, or nothing without a
+// total.
+func bar(n, total uint64) string {
+	if total == 0 {
+		return ""
+	}
+	frac := min(float64(n)/float64(total), 1)
+	full := int(frac * barWidth)
+	b := strings.Repeat("=", full)
+	if full < barWidth {
+		b += ">" + strings.Repeat(" ", barWidth-full-1)
+	}
+	return fmt.Sprintf("[%s] %3.0f%% ", b, frac*100)
 }

@@ -192,3 +192,19 @@ func TestShiftCLIFailedInode(t *testing.T) {
 		t.Fatalf("rerun: exit %d, a/f %s\n%s", r.code, owner(t, stuck), r.stderr)
 	}
 }
+
+func TestProgressBar(t *testing.T) {
+	for _, tc := range []struct {
+		n, total uint64
+		want     string
+	}{
+		{5, 0, ""},
+		{0, 10, "[>                             ]   0% "},
+		{5, 10, "[===============>              ]  50% "},
+		{12, 10, "[==============================] 100% "},
+	} {
+		if got := bar(tc.n, tc.total); got != tc.want {
+			t.Errorf("bar(%d, %d) = %q, want %q", tc.n, tc.total, got, tc.want)
+		}
+	}
+}
