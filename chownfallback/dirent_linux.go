@@ -45,13 +45,23 @@ func parseDirents(buf []byte, out []dirent) []dirent {
 
 // readDirents reads the next batch of entries of the directory fd; an
 // empty result means the end.
+//
+// Only getdents64 returning 0 bytes means the end: a batch may hold
+// nothing but "." and "..", because the kernel cuts a batch short when a
+// signal is pending once it has filled in one entry (fs/readdir.c,
+// filldir64), and the Go runtime's preemption signals (SIGURG) make that
+// common under load. Such a batch is read past, not taken for the end.
 func readDirents(fd int, buf []byte, out []dirent) ([]dirent, error) {
-	var n int
-	err := retryEINTR(func() (err error) { n, err = unix.Getdents(fd, buf); return err })
-	if err != nil {
-		return out, err
+	for {
+		var n int
+		err := retryEINTR(func() (err error) { n, err = unix.Getdents(fd, buf); return err })
+		if err != nil || n == 0 {
+			return out, err
+		}
+		if out = parseDirents(buf[:n], out); len(out) > 0 {
+			return out, nil
+		}
 	}
-	return parseDirents(buf[:n], out), nil
 }
 
 func isDots(name []byte) bool {

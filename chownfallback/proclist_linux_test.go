@@ -25,8 +25,9 @@ func TestShiftWithoutListxattrat(t *testing.T) {
 	forceProcList = true
 	t.Cleanup(func() { forceProcList = false })
 	got := mustShift(t, slow, m, Options{})
-	if got.Changed != want.Changed || got.Seen != want.Seen {
-		t.Fatalf("proc path changed %d of %d, listxattrat path %d of %d", got.Changed, got.Seen, want.Changed, want.Seen)
+	if got.Changed != want.Changed || got.Seen != want.Seen || got.ErrorCount != 0 {
+		t.Fatalf("proc path changed %d of %d (errors %d: %v), listxattrat path %d of %d (errors %d: %v)",
+			got.Changed, got.Seen, got.ErrorCount, got.Errors, want.Changed, want.Seen, want.ErrorCount, want.Errors)
 	}
 	requireSame(t, "shifted through /proc vs listxattrat", withoutTimes(snapshot(t, fast)), withoutTimes(snapshot(t, slow)))
 }
