@@ -14,6 +14,7 @@ import (
 // should show No, not Unknown, for what it lacks.
 func TestKernel(t *testing.T) {
 	testutil.RequireRoot(t)
+	privateTemp(t)
 	before := testutil.MountInfo(t)
 	tmpBefore := tempEntries(t)
 	p := NewProber()
@@ -37,6 +38,15 @@ func TestKernel(t *testing.T) {
 		}
 		t.Logf("%s: %s (%s)", c.Name, c.Supported, c.Detail)
 	}
+}
+
+// privateTemp points TMPDIR, for the rest of the test, at a directory of
+// its own, so that the checks for leftovers see only what this test made
+// and not the temporary files of other test binaries running alongside.
+func privateTemp(t *testing.T) string {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	return dir
 }
 
 func tempEntries(t *testing.T) []string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/idmapkit/idmapkit/internal/testutil"
@@ -14,7 +15,8 @@ func TestMatrix(t *testing.T) {
 	for _, tool := range []string{"mkfs.ext4", "mkfs.ext2", "mkfs.xfs", "mkfs.btrfs", "mksquashfs", "mkfs.erofs"} {
 		testutil.RequireCmd(t, tool)
 	}
-	mounts, loops, tmp := testutil.MountInfo(t), losetup(t), tempEntries(t)
+	dir := privateTemp(t)
+	mounts, loops, tmp := testutil.MountInfo(t), losetup(t, dir), tempEntries(t)
 	p := NewProber()
 	defer p.Close()
 	results, err := p.Matrix(context.Background())
@@ -22,7 +24,7 @@ func TestMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameMountTable(t, mounts)
-	if after := losetup(t); after != loops {
+	if after := losetup(t, dir); after != loops {
 		t.Errorf("losetup -a before:\n%s\nafter:\n%s", loops, after)
 	}
 	if after := tempEntries(t); len(after) != len(tmp) {
@@ -49,7 +51,8 @@ func TestMatrix(t *testing.T) {
 // A cancelled matrix stops, reports it, and still cleans up.
 func TestMatrixInterrupted(t *testing.T) {
 	testutil.RequireRoot(t)
-	mounts, loops, tmp := testutil.MountInfo(t), losetup(t), tempEntries(t)
+	dir := privateTemp(t)
+	mounts, loops, tmp := testutil.MountInfo(t), losetup(t, dir), tempEntries(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var made []string
@@ -70,17 +73,25 @@ func TestMatrixInterrupted(t *testing.T) {
 		t.Fatalf("made %v, returned %d results: want it to stop after xfs", made, len(results))
 	}
 	sameMountTable(t, mounts)
-	if losetup(t) != loops || len(tempEntries(t)) != len(tmp) {
+	if losetup(t, dir) != loops || len(tempEntries(t)) != len(tmp) {
 		t.Error("an interrupted matrix left loop devices or files")
 	}
 }
 
-func losetup(t *testing.T) string {
+// losetup lists the loop devices whose backing file is under dir (other
+// test binaries may attach and detach their own meanwhile).
+func losetup(t *testing.T, dir string) string {
 	t.Helper()
 	testutil.RequireCmd(t, "losetup")
 	out, err := exec.Command("losetup", "-a").CombinedOutput()
 	if err != nil {
 		t.Fatalf("losetup -a: %v\n%s", err, out)
 	}
-	return string(out)
+	var mine []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, dir) {
+			mine = append(mine, line)
+		}
+	}
+	return strings.Join(mine, "\n")
 }
