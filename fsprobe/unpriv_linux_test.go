@@ -2,7 +2,6 @@ package fsprobe
 
 import (
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +19,7 @@ const unprivEnv = "FSPROBE_TEST_UNPRIVILEGED"
 func TestProbeUnprivileged(t *testing.T) {
 	testutil.RequireRoot(t)
 	bin := filepath.Join(testutil.TraversableTempDir(t), "fsprobe.test")
-	copyFile(t, os.Args[0], bin)
+	testutil.CopyExecutable(t, os.Args[0], bin)
 	cmd := exec.Command(bin, "-test.run=^TestUnprivilegedChild$", "-test.v", "-test.count=1")
 	// Without testutil's marker, the child runs its tests as they are
 	// instead of trying to make / private in a namespace it cannot own.
@@ -46,24 +45,5 @@ func TestUnprivilegedChild(t *testing.T) {
 	}
 	if !errors.Is(r.Err(), ErrNotPrivileged) || !errors.Is(r.Err(), syscall.EPERM) {
 		t.Fatalf("Err() = %v, want ErrNotPrivileged and EPERM", r.Err())
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,7 +132,7 @@ const cliChildEnv = "IDMAPKIT_PROBE_CLI_CHILD"
 func TestProbeCLIUnprivileged(t *testing.T) {
 	testutil.RequireRoot(t)
 	bin := filepath.Join(testutil.TraversableTempDir(t), "idmapkit.test")
-	copyExecutable(t, os.Args[0], bin)
+	testutil.CopyExecutable(t, os.Args[0], bin)
 	cmd := exec.Command(bin, "-test.run=^TestProbeCLIChild$")
 	cmd.Env = []string{cliChildEnv + "=1"}
 	cmd.Dir = "/"
@@ -159,23 +158,4 @@ func TestProbeCLIChild(t *testing.T) {
 		os.Exit(exitCode(err))
 	}
 	os.Exit(0)
-}
-
-func copyExecutable(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
 }
