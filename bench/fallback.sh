@@ -32,7 +32,7 @@ tarball=${IDMAPKIT_ROOTFS_CACHE:-/var/cache/idmapkit-test}/debian-bookworm-minba
 [ "$(id -u)" -eq 0 ] || { echo "bench/fallback.sh: run as root" >&2; exit 1; }
 [ -f "$tarball" ] || { echo "bench/fallback.sh: no $tarball; run the chownfallback tests once (go test ./chownfallback), which build it with debootstrap" >&2; exit 1; }
 work=$(mktemp -d "${IMG_DIR:-/var/tmp}/idmapkit-fallback-bench.XXXXXX")
-go build -o "$work/idmapkit" "$root/cmd/idmapkit"
+go build -tags urfave_cli_no_docs -o "$work/idmapkit" "$root/cmd/idmapkit"
 export W=$work FS=$fs COPIES=$copies ROUNDS=$rounds TARBALL=$tarball IDMAPKIT_STATE_DIR=$work/state
 trap 'rm -rf "$work"' EXIT
 cat >"$work/inner.sh" <<'INNER'

@@ -5,16 +5,22 @@
 #   bash bench/mount.sh [N]
 #
 # References, each run N times on the same tmpfs:
-#   - MOUNT_IDMAPPED=/path/to/mount-idmapped (brauner's C tool, or any
-#     binary taking "--map-mount b:0:100000:65536 SRC DST") + umount(8);
-#   - always: a plain `mount --bind` + umount(8), the floor for any tool
-#     that is a separate process.
+#   - a C mount-idmapped + umount(8): MOUNT_IDMAPPED=/path/to/binary (brauner's
+#     tool, or any binary taking "--map-mount b:0:100000:65536 SRC DST"), by
+#     default bench/mountidmapped.c built here with cc, which makes the
+#     same system calls as brauner's tool;
+#   - a plain `mount --bind` + umount(8), the floor for any tool that is a
+#     separate process.
 set -euo pipefail
 n=${1:-500}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-go build -o "$work/idmapkit" "$root/cmd/idmapkit"
+go build -tags urfave_cli_no_docs -o "$work/idmapkit" "$root/cmd/idmapkit"
+if [ -z "${MOUNT_IDMAPPED:-}" ] && command -v cc >/dev/null; then
+	cc -O2 -o "$work/mount-idmapped" "$root/bench/mountidmapped.c"
+	MOUNT_IDMAPPED="$work/mount-idmapped"
+fi
 export IDMAPKIT="$work/idmapkit" N="$n" W="$work" MOUNT_IDMAPPED="${MOUNT_IDMAPPED:-}"
 unshare -m --propagation private bash -euo pipefail -c '
 mkdir -p "$W/t" && mount -t tmpfs tmpfs "$W/t" && mkdir "$W/t/src" "$W/t/dst"

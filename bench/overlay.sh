@@ -16,7 +16,7 @@ n=${1:-100}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-go build -o "$work/idmapkit" "$root/cmd/idmapkit"
+go build -tags urfave_cli_no_docs -o "$work/idmapkit" "$root/cmd/idmapkit"
 export IDMAPKIT="$work/idmapkit" N="$n" W="$work" IDMAPKIT_STATE_DIR="$work/state"
 unshare -m --propagation private bash -euo pipefail -c '
 mkdir -p "$W/t" && mount -t tmpfs tmpfs "$W/t" && cd "$W/t"

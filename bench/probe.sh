@@ -12,7 +12,7 @@ n=${1:-200}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-go build -o "$work/idmapkit" "$root/cmd/idmapkit"
+go build -tags urfave_cli_no_docs -o "$work/idmapkit" "$root/cmd/idmapkit"
 bin="$work/idmapkit"
 
 ms() { local s e; s=$(date +%s%N); "$@"; e=$(date +%s%N); echo $(((e - s) / 1000)); }

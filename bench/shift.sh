@@ -29,7 +29,7 @@ tarball=${IDMAPKIT_ROOTFS_CACHE:-/var/cache/idmapkit-test}/debian-bookworm-minba
 [ -f "$tarball" ] || { echo "bench/shift.sh: no $tarball; run the chownfallback tests once (go test ./chownfallback), which build it with debootstrap" >&2; exit 1; }
 work=$(mktemp -d "${IMG_DIR:-/dev/shm}/idmapkit-bench.XXXXXX")
 trap 'umount -l "$work/mnt" 2>/dev/null || true; rm -rf "$work"' EXIT
-go build -o "$work/idmapkit" "$root/cmd/idmapkit"
+go build -tags urfave_cli_no_docs -o "$work/idmapkit" "$root/cmd/idmapkit"
 mkdir "$work/mnt"
 case "$fs" in
 xfs) truncate -s 8G "$work/img"; mkfs.xfs -q -f -m reflink=1 "$work/img"; mount -o loop "$work/img" "$work/mnt" ;;
