@@ -3,9 +3,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,25 +16,6 @@ import (
 
 // These tests run shift and ids in-process on small trees in t.TempDir():
 // they change owners there and mount nothing.
-
-type shiftRun struct {
-	stdout, stderr string
-	code           int
-}
-
-func runShiftCLI(t *testing.T, args ...string) shiftRun {
-	t.Helper()
-	app := newApp()
-	var out, errb bytes.Buffer
-	app.Writer, app.ErrWriter = &out, &errb
-	r := shiftRun{}
-	if err := app.Run(append([]string{"idmapkit"}, args...)); err != nil {
-		fmt.Fprintf(&errb, "idmapkit: %v\n", err)
-		r.code = exitCode(err)
-	}
-	r.stdout, r.stderr = out.String(), errb.String()
-	return r
-}
 
 // shiftTree makes a tree: a/ 0:0, a/f 0:0, a/g 5:6, a/far 70000:70000.
 func shiftTree(t *testing.T) string {
@@ -91,7 +70,7 @@ func TestShiftCLIUsage(t *testing.T) {
 		{"ids bad format", []string{"ids", "--format", "yaml", dir}, "--format"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runShiftCLI(t, tc.args...)
+			r := runApp(t, tc.args...)
 			if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
 				t.Fatalf("exit %d, want %d with %q:\n%s", r.code, exitUsage, tc.want, r.stderr)
 			}
@@ -104,11 +83,11 @@ func TestShiftCLIUsage(t *testing.T) {
 
 func TestShiftCLITable(t *testing.T) {
 	dir := shiftTree(t)
-	r := runShiftCLI(t, "shift", "--map", "b:0:100000:65536", "--dry-run", dir)
+	r := runApp(t, "shift", "--map", "b:0:100000:65536", "--dry-run", dir)
 	if r.code != 0 || !strings.Contains(r.stdout, "WOULD CHANGE") || owner(t, filepath.Join(dir, "f")) != "0:0" {
 		t.Fatalf("dry run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	r = runShiftCLI(t, "shift", "--map", "b:0:100000:65536", dir)
+	r = runApp(t, "shift", "--map", "b:0:100000:65536", dir)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -120,11 +99,11 @@ func TestShiftCLITable(t *testing.T) {
 	if got := owner(t, filepath.Join(dir, "g")); got != "100005:100006" {
 		t.Errorf("a/g is %s, want 100005:100006", got)
 	}
-	r = runShiftCLI(t, "shift", "--map", "b:0:100000:65536", "--reverse", dir)
+	r = runApp(t, "shift", "--map", "b:0:100000:65536", "--reverse", dir)
 	if got := owner(t, filepath.Join(dir, "g")); r.code != 0 || got != "5:6" {
 		t.Errorf("--reverse: exit %d, a/g is %s, want 5:6\n%s", r.code, got, r.stderr)
 	}
-	r = runShiftCLI(t, "shift", "--map", "b:0:100000:65536", "--unmapped", "fail", dir)
+	r = runApp(t, "shift", "--map", "b:0:100000:65536", "--unmapped", "fail", dir)
 	if r.code != exitFailed || !strings.Contains(r.stderr, "70000") || owner(t, filepath.Join(dir, "f")) != "0:0" {
 		t.Errorf("--unmapped fail: exit %d, want 1 naming 70000 and nothing changed:\n%s", r.code, r.stderr)
 	}
@@ -132,7 +111,7 @@ func TestShiftCLITable(t *testing.T) {
 
 func TestShiftCLIJSON(t *testing.T) {
 	dir := shiftTree(t)
-	r := runShiftCLI(t, "shift", "--map", "b:0:100000:65536", "--format", "json", "--jobs", "1", dir)
+	r := runApp(t, "shift", "--map", "b:0:100000:65536", "--format", "json", "--jobs", "1", dir)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -146,7 +125,7 @@ func TestShiftCLIJSON(t *testing.T) {
 	if !strings.Contains(r.stdout, `"errors": []`) || !strings.Contains(r.stdout, `"warnings": []`) || !strings.Contains(r.stdout, `"unmapped_uids": [`) {
 		t.Errorf("lists must be arrays:\n%s", r.stdout)
 	}
-	r = runShiftCLI(t, "ids", "--format", "json", dir)
+	r = runApp(t, "ids", "--format", "json", dir)
 	var c chownfallback.Census
 	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil || r.code != 0 {
 		t.Fatalf("ids: exit %d, %v:\n%s%s", r.code, err, r.stdout, r.stderr)
@@ -158,7 +137,7 @@ func TestShiftCLIJSON(t *testing.T) {
 
 func TestIDsCLITable(t *testing.T) {
 	dir := shiftTree(t)
-	r := runShiftCLI(t, "ids", dir)
+	r := runApp(t, "ids", dir)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -180,7 +159,7 @@ func TestShiftCLIFailedInode(t *testing.T) {
 		testutil.Unavailable(t, "chattr +i on %s: %v %s", dir, err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("chattr", "-i", stuck).Run() })
-	r := runShiftCLI(t, "shift", "--map", "b:0:100000:65536", dir)
+	r := runApp(t, "shift", "--map", "b:0:100000:65536", dir)
 	if r.code != exitFailed || !strings.Contains(r.stderr, stuck) || !strings.Contains(r.stderr, "operation not permitted") {
 		t.Fatalf("exit %d, want 1 naming %s and EPERM:\n%s", r.code, stuck, r.stderr)
 	}
@@ -190,7 +169,7 @@ func TestShiftCLIFailedInode(t *testing.T) {
 	if err := exec.Command("chattr", "-i", stuck).Run(); err != nil {
 		t.Fatal(err)
 	}
-	if r := runShiftCLI(t, "shift", "--map", "b:0:100000:65536", dir); r.code != 0 || owner(t, stuck) != "100000:100000" {
+	if r := runApp(t, "shift", "--map", "b:0:100000:65536", dir); r.code != 0 || owner(t, stuck) != "100000:100000" {
 		t.Fatalf("rerun: exit %d, a/f %s\n%s", r.code, owner(t, stuck), r.stderr)
 	}
 }
