@@ -38,4 +38,9 @@
 // overlayfs a chown copies every file up; shift the layers instead. Do not
 // shift a tree that running containers use: they would see owners change
 // under them.
+//
+// Mount and Overlay apply an idmapped mount where possible and otherwise,
+// with FallbackChown, shift in place (Mount: this changes the source on
+// disk) or use shifted copies of the layers from an immutable Cache
+// (Overlay: the shared image is never changed).
 package chownfallback

@@ -6,6 +6,14 @@
 // mount presents it (the kernel translates on every access); a shifting
 // chown (package chownfallback) writes it.
 //
+// What it makes: idmapped bind mounts (Mount; Tree for a detached,
+// never-attached idmapped tree), idmapped overlays whose lower layers are
+// each idmapped and composed (Overlay: layers as file descriptors on Linux
+// 6.15+, through a private staging directory before), their removal
+// (Unmount) and a listing of what is mounted (List, with maps from
+// statmount on 6.15+). User namespaces for mappings come from UsernsFD,
+// cached per mapping.
+//
 // The mapping model (Mapping, Extent, the spec parsers and the OCI
 // conversions) is OS-neutral. The mount code needs Linux 5.12 or later
 // (open_tree, mount_setattr with MOUNT_ATTR_IDMAP, move_mount), CAP_SYS_ADMIN
