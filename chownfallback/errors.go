@@ -11,6 +11,9 @@ var (
 	ErrOverlap = errors.New("mapping's from and to ranges overlap")
 	// ErrNotDir is returned when the tree's root is not a directory.
 	ErrNotDir = errors.New("the tree to shift must be a directory")
+	// ErrNotPrivileged is returned, before anything is changed, when the
+	// caller lacks a capability a shift needs.
+	ErrNotPrivileged = errors.New("shifting owners needs root")
 	// ErrReadOnly is returned when the tree is on a read-only mount.
 	ErrReadOnly = errors.New("read-only mount")
 	// ErrUnmapped is returned with Options.Unmapped == UnmappedFail when

@@ -31,6 +31,11 @@ func Shift(dir string, m idmapmount.Mapping, opts Options) (*Result, error) {
 	if err := checkMapping(m); err != nil {
 		return nil, err
 	}
+	if !opts.DryRun {
+		if err := checkPrivileges(); err != nil {
+			return nil, err
+		}
+	}
 	root, warnings, err := openRoot(dir, !opts.DryRun)
 	if err != nil {
 		return nil, err
