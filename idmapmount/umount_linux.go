@@ -72,8 +72,11 @@ func umount(path string, opts UnmountOptions) error {
 	}
 	if _, err := retryEINTR(func() (int, error) { return 0, unix.Unmount(path, flags) }); err != nil {
 		se := &StepError{Step: "umount2", Flags: umountFlags(opts), Path: path, Err: err}
-		if err == unix.EBUSY {
+		switch err {
+		case unix.EBUSY:
 			se.Hint = "the mount is in use; pass --lazy to detach it now and free it when it is no longer busy"
+		case unix.EPERM:
+			se.Hint = "unmounting needs CAP_SYS_ADMIN: run as root"
 		}
 		return se
 	}

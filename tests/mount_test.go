@@ -205,6 +205,10 @@ func TestMountNotRoot(t *testing.T) {
 	if after := testutil.MountInfo(t); after != before {
 		t.Errorf("mount table changed by a failed command")
 	}
+	expect(t, idmapkit(t, "mount", "--map", "b:0:100000:65536", src, dst), 0)
+	testutil.Unmount(t, dst)
+	r = runAs(t, &syscall.Credential{Uid: 65534, Gid: 65534}, "umount", dst)
+	expect(t, r, 1, "umount2", dst, "operation not permitted", "run as root")
 }
 
 func TestHelpTeaches(t *testing.T) {
