@@ -22,9 +22,9 @@ func List(opts ListOptions) ([]ListEntry, error) {
 	if opts.StateDir == "" {
 		opts.StateDir = DefaultStateDir
 	}
-	all, err := mountinfo.GetMounts(nil)
+	all, err := mountTable()
 	if err != nil {
-		return nil, fmt.Errorf("read mount table: %w", err)
+		return nil, err
 	}
 	out := []ListEntry{}
 	for _, m := range all {

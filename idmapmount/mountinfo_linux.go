@@ -3,6 +3,7 @@
 package idmapmount
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,9 +33,9 @@ func mountAndTable(path string) (*mountinfo.Info, string, []*mountinfo.Info, err
 	if err != nil {
 		return nil, abs, nil, err
 	}
-	all, err := mountinfo.GetMounts(nil)
+	all, err := mountTable()
 	if err != nil {
-		return nil, abs, nil, fmt.Errorf("read mount table: %w", err)
+		return nil, abs, nil, err
 	}
 	for _, m := range all {
 		if m.ID == id {
@@ -70,11 +71,47 @@ func mountID(path string) (int, error) {
 // Submounts returns the mounts below the mount m (its descendants in the
 // mount tree), parents before children.
 func Submounts(m *mountinfo.Info) ([]*mountinfo.Info, error) {
-	all, err := mountinfo.GetMounts(nil)
+	all, err := mountTable()
 	if err != nil {
-		return nil, fmt.Errorf("read mount table: %w", err)
+		return nil, err
 	}
 	return submountsIn(all, m), nil
+}
+
+// mountTable reads and parses the caller's mount table, as
+// mountinfo.GetMounts(nil) does, but with raw reads: os.File would start
+// the runtime's poller (/proc/*/mountinfo is pollable) in a process that
+// reads the table once and exits. The file is read in one pass so the
+// kernel gives a consistent snapshot when it fits the buffer.
+func mountTable() ([]*mountinfo.Info, error) {
+	const path = "/proc/thread-self/mountinfo"
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read mount table: %w", &os.PathError{Op: "open", Path: path, Err: err})
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 0, 16<<10)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf))
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read mount table: %w", &os.PathError{Op: "read", Path: path, Err: err})
+		}
+		if n == 0 {
+			break
+		}
+		buf = buf[:len(buf)+n]
+	}
+	all, err := mountinfo.GetMountsFromReader(bytes.NewReader(buf), nil)
+	if err != nil {
+		return nil, fmt.Errorf("parse mount table %s: %w", path, err)
+	}
+	return all, nil
 }
 
 func submountsIn(all []*mountinfo.Info, m *mountinfo.Info) []*mountinfo.Info {

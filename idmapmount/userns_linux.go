@@ -67,15 +67,36 @@ func NewUsernsFD(m Mapping) (_ *os.File, retErr error) {
 		file string
 		im   IDMap
 	}{{"uid_map", orPlaceholder(m.UID)}, {"gid_map", orPlaceholder(m.GID)}} {
-		if err := os.WriteFile(proc+"/"+x.file, []byte(procIDMapText(x.im)), 0); err != nil {
+		if err := writeProcFile(proc+"/"+x.file, procIDMapText(x.im)); err != nil {
 			return nil, fmt.Errorf("write %s of the user namespace for %q: %w", x.file, m.String(), userNsHint(err))
 		}
 	}
-	f, err := os.OpenFile(proc+"/ns/user", os.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(proc+"/ns/user", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open user namespace: %w", err)
+		return nil, fmt.Errorf("open user namespace: %w", &os.PathError{Op: "open", Path: proc + "/ns/user", Err: err})
 	}
-	return f, nil
+	return os.NewFile(uintptr(fd), proc+"/ns/user"), nil
+}
+
+// writeProcFile writes data to a /proc file in one write(2), as uid_map
+// and gid_map require. It uses the raw system calls, not os.File: an
+// os.File would start the runtime's poller (epoll_create, eventfd, a
+// failed EPOLL_CTL_ADD) for nothing, in a process that may make one mount
+// and exit.
+func writeProcFile(path, data string) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	n, err := unix.Write(fd, []byte(data))
+	if err == nil && n != len(data) {
+		err = unix.EIO
+	}
+	if err != nil {
+		return &os.PathError{Op: "write", Path: path, Err: err}
+	}
+	return nil
 }
 
 // placeholder stands in for an empty map: mount_setattr refuses a user

@@ -2,10 +2,11 @@
 // filesystems support them, and shifts a tree's ownership where they don't.
 //
 // idmapkit runs briefly and often (one process per mount in a container
-// runtime's hot path), so the runtime's cgroup CPU-limit lookup at start-up
-// (it reads /proc/self/cgroup and /proc/self/mountinfo) and its periodic
-// re-check are turned off: they cost about 0.5 ms a run and a CPU quota
-// does not change what idmapkit does.
+// runtime's hot path), so the runtime's cgroup-aware GOMAXPROCS is turned
+// off: a CPU quota does not change what idmapkit does. The runtime still
+// reads the cgroup files once at start-up (to count the non-default
+// setting), but keeps none of them open and never re-reads them; measured
+// here, this saves about 0.05 ms a run.
 //
 //go:debug containermaxprocs=0
 //go:debug updatemaxprocs=0
