@@ -21,6 +21,9 @@ type MountConfig struct {
 	Force bool
 	// Shift are the options of the shift (Jobs).
 	Shift Options
+	// StateDir is where the fallback bind is recorded;
+	// idmapmount.DefaultStateDir when empty.
+	StateDir string
 }
 
 // OverlayConfig describes an Overlay: an idmapmount overlay, and what to

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/idmapkit/idmapkit/fsprobe"
 	"github.com/idmapkit/idmapkit/idmapmount"
@@ -15,7 +16,9 @@ import (
 // Fallback is FallbackChown, it shifts Source in place with Shift instead
 // (this changes Source on disk, for good) and bind-mounts it. The bind is
 // prepared as a detached mount before the shift and attached after it,
-// so a failure at any step leaves the mount table as it was.
+// so a failure at any step leaves the mount table as it was. The bind is
+// recorded under StateDir (idmapmount.RecordBind), so that "idmapkit
+// umount" takes it and "idmapkit list" shows it.
 //
 // The fallback shifts one filesystem: with Options.Recursive it refuses a
 // Source that has submounts (ErrFallbackSubmounts), changing nothing.
@@ -86,11 +89,25 @@ func shiftAndBind(cfg MountConfig) (*Result, error) {
 		return nil, err
 	}
 	defer tree.Close()
-	res, err := Shift(cfg.Source, cfg.Mapping, cfg.Shift)
+	source, err := filepath.Abs(cfg.Source)
 	if err != nil {
-		return res, fmt.Errorf("shift %s in place: %w", cfg.Source, err)
+		return nil, err
 	}
-	return res, idmapmount.Attach(tree, cfg.Target)
+	rec, err := idmapmount.RecordBind(tree, cfg.Target,
+		idmapmount.BindRecord{Source: source, Mapping: cfg.Mapping.Sorted().String(), Method: string(FallbackChown)}, cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	res, err := Shift(cfg.Source, cfg.Mapping, cfg.Shift)
+	if err == nil {
+		err = idmapmount.Attach(tree, cfg.Target)
+	} else {
+		err = fmt.Errorf("shift %s in place: %w", cfg.Source, err)
+	}
+	if err != nil {
+		_ = idmapmount.ForgetBind(rec, cfg.StateDir)
+	}
+	return res, err
 }
 
 // checkFallbackPaths refuses, before anything changes, what would make

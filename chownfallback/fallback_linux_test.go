@@ -45,7 +45,8 @@ func TestMountFallbackRamfs(t *testing.T) {
 	src, dst := ramfs(t, base, "src"), mkdir(t, base, "dst")
 	buildFixture(t, src, ramfsFixture)
 	before, table := snapshot(t, src), testutil.MountInfo(t)
-	cfg := MountConfig{Source: src, Target: dst, Mapping: mapping(t, "b:0:100000:65536"), Options: idmapmount.Options{ReadOnly: true}}
+	state := t.TempDir()
+	cfg := MountConfig{Source: src, Target: dst, Mapping: mapping(t, "b:0:100000:65536"), Options: idmapmount.Options{ReadOnly: true}, StateDir: state}
 	rep, err := Mount(cfg)
 	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "--fallback=chown") || rep.Route != RouteIDMapped {
 		t.Fatalf("Mount without fallback: %+v, %v", rep, err)
@@ -77,6 +78,27 @@ func TestMountFallbackRamfs(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dst, "new"), nil, 0o644); !errors.Is(err, unix.EROFS) {
 		t.Errorf("write to the read-only bind: %v, want EROFS", err)
 	}
+	// The bind is recorded, so Unmount takes it without Force and removes
+	// the record with it.
+	if n := bindRecords(t, state); n != 1 {
+		t.Errorf("%d bind records, want 1", n)
+	}
+	if err := idmapmount.Unmount(dst, idmapmount.UnmountOptions{StateDir: state}); err != nil {
+		t.Fatal(err)
+	}
+	if n := bindRecords(t, state); n != 0 || testutil.MountInfo(t) != table {
+		t.Errorf("after Unmount: %d bind records, mount table as before: %v", n, testutil.MountInfo(t) == table)
+	}
+}
+
+// bindRecords counts the fallback-bind records in a state directory.
+func bindRecords(t *testing.T, state string) int {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(state, "binds"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return len(ents)
 }
 
 // TestMountFallbackRefusals: what the fallback cannot do well it refuses
@@ -99,9 +121,12 @@ func TestMountFallbackRefusals(t *testing.T) {
 		"setuid on ramfs":          {MountConfig{Source: suid, Target: dst}, ErrIncomplete},
 	} {
 		t.Run(name, func(t *testing.T) {
-			tc.cfg.Mapping, tc.cfg.Fallback = m, FallbackChown
+			tc.cfg.Mapping, tc.cfg.Fallback, tc.cfg.StateDir = m, FallbackChown, t.TempDir()
 			if _, err := Mount(tc.cfg); !errors.Is(err, tc.want) {
 				t.Fatalf("Mount: %v, want %v", err, tc.want)
+			}
+			if n := bindRecords(t, tc.cfg.StateDir); n != 0 {
+				t.Errorf("a failed Mount left %d bind records", n)
 			}
 			requireSame(t, "source", before, snapshot(t, src))
 			if testutil.MountInfo(t) != table {

@@ -4,9 +4,9 @@ import (
 	"strings"
 )
 
-// ListEntry is one mount List reports: an idmapped mount, or an overlay
+// ListEntry is one mount List reports: an idmapped mount, an overlay
 // made by Overlay (which does not carry the idmapped option itself: its
-// layers do).
+// layers do), or a bind recorded by the chown fallback (RecordBind).
 type ListEntry struct {
 	Mountpoint string `json:"mountpoint"`
 	FSType     string `json:"fstype"`
@@ -28,6 +28,11 @@ type ListEntry struct {
 	Layers []Layer `json:"layers"`
 	// Upper is an overlay's upper directory, if it has one.
 	Upper string `json:"upper,omitempty"`
+	// Fallback is "chown" for a plain bind made by the chown fallback in
+	// place of an idmapped mount (chownfallback.Mount): ShiftedSource was
+	// shifted on disk with Mapping and bind-mounted here.
+	Fallback      string `json:"fallback,omitempty"`
+	ShiftedSource string `json:"shifted_source,omitempty"`
 }
 
 // parseStatmountIDMap parses the uid or gid map statmount returns: one

@@ -16,8 +16,9 @@ type ListOptions struct {
 }
 
 // List returns the idmapped mounts of the caller's mount namespace (the
-// idmapped option in /proc/self/mountinfo) and the overlays made by
-// Overlay, in mount-table order, with their maps and layers where known.
+// idmapped option in /proc/self/mountinfo), the overlays made by Overlay
+// and the binds recorded by the chown fallback, in mount-table order, with
+// their maps and layers where known.
 func List(opts ListOptions) ([]ListEntry, error) {
 	if opts.StateDir == "" {
 		opts.StateDir = DefaultStateDir
@@ -26,11 +27,21 @@ func List(opts ListOptions) ([]ListEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	binds := bindRecordIDs(opts.StateDir)
 	out := []ListEntry{}
 	for _, m := range all {
 		e := ListEntry{Mountpoint: m.Mountpoint, FSType: m.FSType, Source: m.Source, MountID: m.ID,
 			IDMapped: IsIDMapped(m), Overlay: IsIDMapkitOverlay(m), Layers: []Layer{}}
 		if !e.IDMapped && !e.Overlay {
+			if len(binds) > 0 {
+				ok, err := addBindRecord(&e, opts.StateDir)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					out = append(out, e)
+				}
+			}
 			continue
 		}
 		e.setMaps(Mapping{})
@@ -118,4 +129,20 @@ func addRecord(e *ListEntry, stateDir string) error {
 	}
 	e.setMaps(m)
 	return nil
+}
+
+// addBindRecord fills in a fallback bind's source and mapping from its
+// record, and reports whether the mount at e.Mountpoint is one.
+func addBindRecord(e *ListEntry, stateDir string) (bool, error) {
+	rec, err := bindRecordAt(stateDir, e.Mountpoint)
+	if err != nil || rec == nil {
+		return false, err
+	}
+	m, err := ParseSpecs(rec.Mapping)
+	if err != nil {
+		return false, fmt.Errorf("bind record of %s: %w", e.Mountpoint, err)
+	}
+	e.setMaps(m)
+	e.Fallback, e.ShiftedSource = rec.Method, rec.Source
+	return true, nil
 }

@@ -13,7 +13,9 @@ import (
 // neither idmapped nor an overlay made by Overlay, so that a typo cannot
 // unmount the wrong thing. The submounts of a recursive idmapped mount are
 // unmounted with it, and an overlay's record is removed with it (Overlay
-// leaves nothing else attached: its layers are private to the overlay).
+// leaves nothing else attached: its layers are private to the overlay). A
+// bind made by the chown fallback counts as idmapped when its record
+// (RecordBind) is found in opts.StateDir, and its record goes with it.
 func Unmount(target string, opts UnmountOptions) error {
 	m, abs, all, err := mountAndTable(target)
 	if err != nil {
@@ -23,10 +25,20 @@ func Unmount(target string, opts UnmountOptions) error {
 		return &StepError{Step: "check target", Path: target, Err: ErrNotMountPoint,
 			Hint: fmt.Sprintf("%s is inside the mount at %s", abs, m.Mountpoint)}
 	}
+	stateDir := opts.StateDir
+	if stateDir == "" {
+		stateDir = DefaultStateDir
+	}
 	overlay := IsIDMapkitOverlay(m)
-	if !IsIDMapped(m) && !overlay && !opts.Force {
-		return &StepError{Step: "check target", Path: target, Err: ErrNotIDMapped,
-			Hint: fmt.Sprintf("%s is a %s mount without the idmapped option; pass --force to unmount it anyway", abs, m.FSType)}
+	var bind *BindRecord
+	if !IsIDMapped(m) && !overlay {
+		if bind, err = bindRecordAt(stateDir, abs); err != nil {
+			return err
+		}
+		if bind == nil && !opts.Force {
+			return &StepError{Step: "check target", Path: target, Err: ErrNotIDMapped,
+				Hint: fmt.Sprintf("%s is a %s mount without the idmapped option, and no fallback bind recorded in %s; pass --force to unmount it anyway", abs, m.FSType, stateDir)}
+		}
 	}
 	subs := submountsIn(all, m)
 	for _, sub := range subs {
@@ -42,10 +54,16 @@ func Unmount(target string, opts UnmountOptions) error {
 			return err
 		}
 	}
-	if !overlay {
-		return umount(abs, opts)
+	switch {
+	case overlay:
+		return umountOverlay(abs, opts)
+	case bind != nil:
+		if err := umount(abs, opts); err != nil {
+			return err
+		}
+		return ForgetBind(bind, stateDir)
 	}
-	return umountOverlay(abs, opts)
+	return umount(abs, opts)
 }
 
 // umountOverlay unmounts an overlay made by Overlay and removes its

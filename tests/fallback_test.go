@@ -377,9 +377,28 @@ func TestFallbackOnRamfs(t *testing.T) {
 	if err := os.WriteFile(dst+"/x", nil, 0o644); err == nil {
 		t.Error("wrote to a --read-only fallback mount")
 	}
-	// A plain bind, not an idmapped mount: umount says so, and --force
-	// removes it.
-	expect(t, idmapkit(t, "umount", dst), 2, "not an idmapped mount")
+	// A plain bind, not an idmapped mount, but recorded: list shows it
+	// as the fallback, and umount takes it, record and all.
+	e, ok := listJSON(t)[dst]
+	if !ok || e.Fallback != "chown" || e.ShiftedSource != src || e.Mapping != fbSpec || e.IDMapped || e.Overlay {
+		t.Errorf("list entry of the fallback bind: %+v (listed: %v), want fallback chown of %s with %s", e, ok, src, fbSpec)
+	}
+	table2 := idmapkit(t, "list")
+	expect(t, table2, 0)
+	if want := strings.Join([]string{dst, "ramfs", src, fbSpec, "-", "-", "fallback-chown"}, " "); !tableHasRow(table2.stdout, want) {
+		t.Errorf("list lacks the row %q:\n%s", want, table2.stdout)
+	}
+	expect(t, idmapkit(t, "umount", dst), 0)
+	if testutil.MountInfo(t) != table {
+		t.Error("mount table not as before after umount")
+	}
+	if ents, err := os.ReadDir(os.Getenv("IDMAPKIT_STATE_DIR") + "/binds"); err != nil || len(ents) != 0 {
+		t.Errorf("bind records left after umount: %v %v", ents, err)
+	}
+	// Any other plain bind is still refused without --force.
+	testutil.Run(t, "mount", "--bind", src, dst)
+	testutil.Unmount(t, dst)
+	expect(t, idmapkit(t, "umount", dst), 2, "not an idmapped mount", "no fallback bind recorded")
 	expect(t, idmapkit(t, "umount", "--force", dst), 0)
 	if testutil.MountInfo(t) != table {
 		t.Error("mount table not as before after umount --force")
@@ -536,6 +555,17 @@ func TestOverlayFallbackFailures(t *testing.T) {
 func hasTemp(des []os.DirEntry) bool {
 	for _, d := range des {
 		if d.IsDir() && strings.HasPrefix(d.Name(), ".tmp-") {
+			return true
+		}
+	}
+	return false
+}
+
+// tableHasRow reports whether a table printed by idmapkit has a row whose
+// fields, separated by single spaces, are row.
+func tableHasRow(table, row string) bool {
+	for _, line := range strings.Split(table, "\n") {
+		if strings.Join(strings.Fields(line), " ") == row {
 			return true
 		}
 	}

@@ -55,6 +55,8 @@ type listEntry struct {
 	Layers []struct {
 		Dir string `json:"dir"`
 	} `json:"layers"`
+	Fallback      string `json:"fallback"`
+	ShiftedSource string `json:"shifted_source"`
 }
 
 func listJSON(t *testing.T) map[string]listEntry {

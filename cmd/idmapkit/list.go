@@ -18,6 +18,8 @@ func listCommand() *cli.Command {
 the overlays made by "idmapkit overlay" (whose layers are idmapped, not the
 overlay itself), with their mapping where the kernel tells it (statmount,
 Linux 6.15+) or idmapkit recorded it, and an overlay's layers, top first.
+Binds made by "idmapkit mount --fallback=chown" are listed too (KIND
+fallback-chown, SOURCE the tree that was shifted on disk).
 
 Examples:
   idmapkit list
@@ -53,16 +55,32 @@ func runList(c *cli.Context) error {
 
 func listTable(c *cli.Context, entries []idmapmount.ListEntry) error {
 	w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "MOUNTPOINT\tFSTYPE\tSOURCE\tMAPPING\tLAYERS\tUPPER")
+	fmt.Fprintln(w, "MOUNTPOINT\tFSTYPE\tSOURCE\tMAPPING\tLAYERS\tUPPER\tKIND")
 	for _, e := range entries {
 		layers := make([]string, len(e.Layers))
 		for i, l := range e.Layers {
 			layers[i] = l.Dir
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Mountpoint, e.FSType, e.Source,
-			orDash(e.Mapping), orDash(strings.Join(layers, ":")), orDash(e.Upper))
+		source := e.Source
+		if e.Fallback != "" {
+			source = e.ShiftedSource
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Mountpoint, e.FSType, source,
+			orDash(e.Mapping), orDash(strings.Join(layers, ":")), orDash(e.Upper), kind(e))
 	}
 	return w.Flush()
+}
+
+// kind names what a listed mount is: an idmapped mount, an overlay on
+// idmapped layers, or a bind of a tree shifted on disk by the fallback.
+func kind(e idmapmount.ListEntry) string {
+	switch {
+	case e.Overlay:
+		return "overlay"
+	case e.Fallback != "":
+		return "fallback-" + e.Fallback
+	}
+	return "idmapped"
 }
 
 func orDash(s string) string {

@@ -32,13 +32,15 @@ bind-mounted: this CHANGES THE OWNERS ON DISK under SOURCE, for good, and
 everyone else who uses SOURCE sees them changed. Use it only for a tree
 that belongs to this one user; for a shared image use "idmapkit overlay
 --fallback=chown", which shifts a copy. The result is a plain bind mount,
-not an idmapped one: remove it with "idmapkit umount --force TARGET".`,
+not an idmapped one; idmapkit records it under --state-dir, so that
+"idmapkit umount TARGET" removes it and "idmapkit list" shows it.`,
 		Flags: append(mappingFlags(),
 			&cli.BoolFlag{Name: "recursive", Aliases: []string{"r"}, Usage: "also idmap every mount below SOURCE (fails, naming it, if one cannot be idmapped)"},
 			&cli.BoolFlag{Name: "read-only", Usage: "make the mount read-only"},
 			&cli.StringFlag{Name: "propagation", Value: "private", Usage: "mount propagation: private, shared, slave or unbindable"},
 			fallbackFlag("none (fail, with a hint) or chown (shift SOURCE in place, changing it on disk, and bind-mount it)"),
 			forceFallbackFlag(),
+			stateDirFlag(),
 		),
 		OnUsageError: onUsageError,
 		Action:       runMount,
@@ -69,7 +71,7 @@ func runMount(c *cli.Context) error {
 	rep, err := chownfallback.Mount(chownfallback.MountConfig{
 		Source: c.Args().Get(0), Target: c.Args().Get(1), Mapping: m, Userns: userns,
 		Options:  idmapmount.Options{Recursive: c.Bool("recursive"), ReadOnly: c.Bool("read-only"), Propagation: prop},
-		Fallback: fallback, Force: c.Bool("force-fallback"),
+		Fallback: fallback, Force: c.Bool("force-fallback"), StateDir: c.String("state-dir"),
 	})
 	if msg := rep.Message(); msg != "" && err == nil {
 		fmt.Fprintf(c.App.ErrWriter, "idmapkit: %s\n", msg)

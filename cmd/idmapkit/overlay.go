@@ -60,7 +60,7 @@ removes it (remove entries by hand when no overlay lists them).`,
 // and list.
 func stateDirFlag() cli.Flag {
 	return &cli.StringFlag{Name: "state-dir", Value: idmapmount.DefaultStateDir, EnvVars: []string{"IDMAPKIT_STATE_DIR"},
-		Usage: "`DIR` where idmapkit records the overlays it made"}
+		Usage: "`DIR` where idmapkit records the overlays and fallback binds it made"}
 }
 
 func runOverlay(c *cli.Context) error {
