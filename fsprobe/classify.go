@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/idmapkit/idmapkit/idmapmount"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,6 +56,9 @@ func classifyEINVAL(a attempt) (Support, Reason, string) {
 	}
 	if cerr := a.control(); cerr != nil {
 		return Unknown, ReasonKernelRefuses, fmt.Sprintf("the kernel refuses to idmap a private tmpfs too (%v), so this says nothing about %s", cerr, a.fstype)
+	}
+	if idmapmount.IsFUSE(a.fstype) {
+		return No, ReasonFSUnsupported, fmt.Sprintf("this %s mount cannot be idmapped: %s; use a shifting chown instead", a.fstype, idmapmount.FUSENoOptIn)
 	}
 	return No, ReasonFSUnsupported, fmt.Sprintf("filesystem %s does not support idmapped mounts (a private tmpfs does); use a shifting chown instead", a.fstype)
 }

@@ -163,6 +163,9 @@ func unsupportedHint(source string, opts Options) string {
 			return bad
 		}
 	}
+	if IsFUSE(m.FSType) {
+		return fmt.Sprintf("filesystem %s (mounted at %s) cannot be idmapped: %s; try --fallback=chown", m.FSType, m.Mountpoint, FUSENoOptIn)
+	}
 	return fmt.Sprintf("filesystem %s (mounted at %s) does not support idmapped mounts; try --fallback=chown", m.FSType, m.Mountpoint)
 }
 
