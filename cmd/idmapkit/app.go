@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/idmapkit/idmapkit/idmapmount"
 	"github.com/urfave/cli/v2"
@@ -15,8 +16,9 @@ const (
 
 func newApp() *cli.App {
 	return &cli.App{
-		Name:  "idmapkit",
-		Usage: "idmapped mounts, their support, and the shifting-chown fallback",
+		Name:    "idmapkit",
+		Usage:   "idmapped mounts, their support, and the shifting-chown fallback",
+		Version: version(),
 		Description: `The mapping rule, everywhere: b:FROM:TO:COUNT means the ID stored on disk,
 FROM+i, is presented as TO+i. "mount" presents it through an idmapped mount;
 "shift" writes it to disk. The same spec gives the same view.`,
@@ -34,6 +36,24 @@ FROM+i, is presented as TO+i. "mount" presents it through an idmapped mount;
 			probeCommand(),
 		},
 	}
+}
+
+// version says what the binary was built from: the main module's version
+// (a pseudo-version from the VCS revision, with +dirty for a modified
+// tree, when built in a checkout with VCS stamping on) and the Go
+// toolchain.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && v == "(devel)" {
+			v += " " + s.Value
+		}
+	}
+	return v + " (" + bi.GoVersion + ")"
 }
 
 // runNoCommand runs when the first argument names no command.

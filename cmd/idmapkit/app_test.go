@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -25,4 +27,11 @@ func runApp(t *testing.T, args ...string) appRun {
 	}
 	r.stdout, r.stderr = out.String(), errb.String()
 	return r
+}
+
+func TestVersion(t *testing.T) {
+	r := runApp(t, "--version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "idmapkit version ") || !strings.Contains(r.stdout, runtime.Version()) {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 }
