@@ -55,6 +55,17 @@ func (e Extent) String() string      { return fmt.Sprintf("%d:%d:%d", e.From, e.
 func overlap(a, b, n, m uint64) bool { return a < m && n < b } // [a,b) and [n,m)
 
 func (im IDMap) validate(kind string) error {
+	if err := im.check(kind); err != nil {
+		return fmt.Errorf("%w; example: %s", err, specExample)
+	}
+	return nil
+}
+
+// maxMapText is the size the kernel takes for a uid_map or gid_map write:
+// less than a page.
+const maxMapText = 4096
+
+func (im IDMap) check(kind string) error {
 	if len(im) > MaxExtents {
 		return fmt.Errorf("%w: %d %s extents, the kernel allows at most %d", ErrBadSpec, len(im), kind, MaxExtents)
 	}
@@ -74,6 +85,10 @@ func (im IDMap) validate(kind string) error {
 				return fmt.Errorf("%w: %s extents %s and %s overlap on the presented side", ErrBadSpec, kind, o, e)
 			}
 		}
+	}
+	if n := len(procIDMapText(im)); n >= maxMapText {
+		return fmt.Errorf("%w: the %d %s extents take %d bytes written as a %s_map, and the kernel takes less than %d; use fewer extents (adjacent ones can be merged into one)",
+			ErrBadSpec, len(im), kind, n, kind, maxMapText)
 	}
 	return nil
 }

@@ -80,16 +80,27 @@ func TestParseSpecsErrorShowsExample(t *testing.T) {
 	}
 }
 
-func TestTooManyExtents(t *testing.T) {
+// extentSpecs returns n one-ID extents, i presented as base+i.
+func extentSpecs(n int, base uint32) []string {
 	var specs []string
-	for i := range MaxExtents + 1 {
-		specs = append(specs, fmt.Sprintf("b:%d:%d:1", i, 100000+i))
+	for i := range n {
+		specs = append(specs, fmt.Sprintf("b:%d:%d:1", i, base+uint32(i)))
 	}
-	if _, err := ParseSpecs(specs[:MaxExtents]...); err != nil {
+	return specs
+}
+
+func TestTooManyExtents(t *testing.T) {
+	if _, err := ParseSpecs(extentSpecs(MaxExtents, 1000)...); err != nil {
 		t.Fatalf("%d extents: %v", MaxExtents, err)
 	}
-	if _, err := ParseSpecs(specs...); !errors.Is(err, ErrBadSpec) {
+	if _, err := ParseSpecs(extentSpecs(MaxExtents+1, 1000)...); !errors.Is(err, ErrBadSpec) || !strings.Contains(err.Error(), "at most 340") {
 		t.Fatalf("%d extents: %v, want ErrBadSpec", MaxExtents+1, err)
+	}
+	// The kernel also takes less than 4096 bytes of uid_map text: 340
+	// extents with six-digit IDs are more than that.
+	_, err := ParseSpecs(extentSpecs(MaxExtents, 100000)...)
+	if !errors.Is(err, ErrBadSpec) || !strings.Contains(err.Error(), "less than 4096") || !strings.Contains(err.Error(), "example:") {
+		t.Fatalf("340 extents of six-digit IDs: %v, want ErrBadSpec about the size", err)
 	}
 }
 

@@ -41,6 +41,31 @@ func TestNewUsernsFDMaps(t *testing.T) {
 	}
 }
 
+// TestLargestMapsTheKernelTakes: the limits Validate enforces are the
+// kernel's: the longest map that passes it is accepted, so that a spec
+// is refused as bad input up front rather than by a failed write.
+func TestLargestMapsTheKernelTakes(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, base := range []uint32{1000, 100000} { // all 340 extents; as many as fit in 4095 bytes
+		specs := extentSpecs(MaxExtents, base)
+		for len(specs) > 0 {
+			if _, err := ParseSpecs(specs...); err == nil {
+				break
+			}
+			specs = specs[:len(specs)-1]
+		}
+		m, err := ParseSpecs(specs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := NewUsernsFD(m)
+		if err != nil {
+			t.Fatalf("%d extents (%d bytes): the kernel refuses a map Validate passed: %v", len(m.UID), len(procIDMapText(m.UID)), err)
+		}
+		f.Close()
+	}
+}
+
 func TestUsernsFDCachedIsSameNamespace(t *testing.T) {
 	testutil.RequireRoot(t)
 	a, err := UsernsFD(benchMapping)
