@@ -44,12 +44,19 @@ func ForgetBind(rec *BindRecord, stateDir string) error {
 }
 
 // bindRecordAt returns the record of the fallback bind mounted at abs (an
-// absolute, resolved mount point), or nil if the mount there is not one.
+// absolute, resolved mount point; the mount visible there), or nil if
+// that mount is not one.
 func bindRecordAt(stateDir, abs string) (*BindRecord, error) {
 	id, _, err := pathMountID(abs)
 	if err != nil {
 		return nil, nil // gone or over-mounted since the table was read
 	}
+	return bindRecordOf(stateDir, id, abs)
+}
+
+// bindRecordOf returns the record filed under mount ID id for a bind at
+// mountpoint, or nil if there is none.
+func bindRecordOf(stateDir string, id uint64, mountpoint string) (*BindRecord, error) {
 	b, err := os.ReadFile(bindRecordPath(stateDir, id))
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -61,7 +68,7 @@ func bindRecordAt(stateDir, abs string) (*BindRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", bindRecordPath(stateDir, id), err)
 	}
-	if rec.Target != abs || rec.MountID != id {
+	if rec.Target != mountpoint || rec.MountID != id {
 		return nil, nil // a stale record of an earlier mount with a reused ID
 	}
 	return rec, nil

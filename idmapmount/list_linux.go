@@ -34,7 +34,7 @@ func List(opts ListOptions) ([]ListEntry, error) {
 			IDMapped: IsIDMapped(m), Overlay: IsIDMapkitOverlay(m), Layers: []Layer{}}
 		if !e.IDMapped && !e.Overlay {
 			if len(binds) > 0 {
-				ok, err := addBindRecord(&e, opts.StateDir)
+				ok, err := addBindRecord(&e, m, opts.StateDir)
 				if err != nil {
 					return nil, err
 				}
@@ -53,7 +53,7 @@ func List(opts ListOptions) ([]ListEntry, error) {
 			e.setMaps(mp)
 		}
 		if e.Overlay {
-			if err := addRecord(&e, opts.StateDir); err != nil {
+			if err := addRecord(&e, m, opts.StateDir); err != nil {
 				return nil, err
 			}
 		}
@@ -66,9 +66,23 @@ func List(opts ListOptions) ([]ListEntry, error) {
 // its mount point is m (it may be over-mounted) and the kernel has unique
 // IDs (Linux 6.8).
 func uniqueID(m *mountinfo.Info) (uint64, bool) {
-	id, unique, err := pathMountID(m.Mountpoint)
-	if err != nil || !unique {
+	if _, unique, err := pathMountID(m.Mountpoint); err != nil || !unique {
 		return 0, false
+	}
+	return recordID(m)
+}
+
+// recordID returns the ID idmapkit files records of the mount m under
+// (its unique ID where the kernel has them, else its mountinfo ID), and
+// whether m is the mount visible at its mount point: a record found
+// through the path belongs to that one, not to a mount it covers.
+func recordID(m *mountinfo.Info) (uint64, bool) {
+	id, unique, err := pathMountID(m.Mountpoint)
+	if err != nil {
+		return 0, false
+	}
+	if !unique {
+		return id, id == uint64(m.ID)
 	}
 	sm, err := Statmount(id, StatmountMntBasic)
 	if err != nil || sm.MntIDOld != uint32(m.ID) {
@@ -109,9 +123,9 @@ func statmountMaps(m *mountinfo.Info) (Mapping, error) {
 // An overlay without a record (made by a process that crashed before
 // writing it, or recorded under another state directory) is listed
 // without them.
-func addRecord(e *ListEntry, stateDir string) error {
-	id, _, err := pathMountID(e.Mountpoint)
-	if err != nil {
+func addRecord(e *ListEntry, m *mountinfo.Info, stateDir string) error {
+	id, ok := recordID(m)
+	if !ok {
 		return nil // over-mounted or gone since the table was read
 	}
 	rec, err := readRecord(stateDir, id)
@@ -123,26 +137,30 @@ func addRecord(e *ListEntry, stateDir string) error {
 	}
 	e.Layers = append(e.Layers, rec.Lower...)
 	e.Upper = rec.Upper
-	m, err := ParseSpecs(rec.Mapping)
+	mp, err := ParseSpecs(rec.Mapping)
 	if err != nil {
 		return fmt.Errorf("overlay record of %s: %w", e.Mountpoint, err)
 	}
-	e.setMaps(m)
+	e.setMaps(mp)
 	return nil
 }
 
 // addBindRecord fills in a fallback bind's source and mapping from its
-// record, and reports whether the mount at e.Mountpoint is one.
-func addBindRecord(e *ListEntry, stateDir string) (bool, error) {
-	rec, err := bindRecordAt(stateDir, e.Mountpoint)
+// record, and reports whether the mount m is one.
+func addBindRecord(e *ListEntry, m *mountinfo.Info, stateDir string) (bool, error) {
+	id, ok := recordID(m)
+	if !ok {
+		return false, nil
+	}
+	rec, err := bindRecordOf(stateDir, id, e.Mountpoint)
 	if err != nil || rec == nil {
 		return false, err
 	}
-	m, err := ParseSpecs(rec.Mapping)
+	mp, err := ParseSpecs(rec.Mapping)
 	if err != nil {
 		return false, fmt.Errorf("bind record of %s: %w", e.Mountpoint, err)
 	}
-	e.setMaps(m)
+	e.setMaps(mp)
 	e.Fallback, e.ShiftedSource = rec.Method, rec.Source
 	return true, nil
 }

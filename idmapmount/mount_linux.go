@@ -73,14 +73,16 @@ func setIDMap(tree, userns *os.File, opts Options) error {
 }
 
 // Attach attaches a detached tree at target (move_mount with
-// MOVE_MOUNT_F_EMPTY_PATH, Linux 5.2).
+// MOVE_MOUNT_F_EMPTY_PATH, Linux 5.2). A target that is a symlink is
+// followed, as mount(8) follows it: the tree is mounted on what it points
+// to, and the mount table shows that path.
 func Attach(tree *os.File, target string) error {
 	_, err := retryEINTR(func() (int, error) {
-		return 0, unix.MoveMount(int(tree.Fd()), "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH)
+		return 0, unix.MoveMount(int(tree.Fd()), "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_SYMLINKS)
 	})
 	runtime.KeepAlive(tree)
 	if err != nil {
-		return &StepError{Step: "move_mount", Flags: "MOVE_MOUNT_F_EMPTY_PATH", Path: target, Err: err}
+		return &StepError{Step: "move_mount", Flags: "MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_SYMLINKS", Path: target, Err: err}
 	}
 	return nil
 }

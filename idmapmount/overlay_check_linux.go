@@ -4,7 +4,9 @@ package idmapmount
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -68,4 +70,95 @@ func sameMount(upper, work string) error {
 func within(path, dir string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// absolute returns cfg with every layer, upper and work directory made
+// absolute, as records and List show them: the kernel's mount table names
+// fd layers only as "/".
+func (c OverlayConfig) absolute() (OverlayConfig, error) {
+	lower := make([]Layer, len(c.Lower))
+	for i, l := range c.Lower {
+		abs, err := filepath.Abs(l.Dir)
+		if err != nil {
+			return c, &StepError{Step: "make lower layer path absolute", Path: l.Dir, Err: errnoOf(err)}
+		}
+		l.Dir = abs
+		lower[i] = l
+	}
+	c.Lower = lower
+	for _, d := range []*string{&c.Upper, &c.Work} {
+		if *d == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return c, &StepError{Step: "make path absolute", Path: *d, Err: errnoOf(err)}
+		}
+		*d = abs
+	}
+	return c, nil
+}
+
+// checkLowerDirs gives a clear error for a lower layer that is missing or
+// not a directory, which the kernel would report as a bare EINVAL against
+// the target or a staging path.
+func checkLowerDirs(cfg OverlayConfig) error {
+	for _, l := range cfg.Lower {
+		st, err := os.Stat(l.Dir)
+		if err != nil {
+			return &StepError{Step: "stat lower layer", Path: l.Dir, Err: errnoOf(err)}
+		}
+		if !st.IsDir() {
+			return &StepError{Step: "check lower layer", Path: l.Dir, Err: unix.ENOTDIR, Hint: "every --lower is a directory (a layer of the image)"}
+		}
+	}
+	return nil
+}
+
+// checkUpperNotInUse refuses an upper or work directory that an overlay
+// recorded in the state directory, and still mounted, already uses:
+// overlayfs only warns about that, and the two overlays would corrupt
+// each other's view of the upper.
+func checkUpperNotInUse(cfg OverlayConfig) error {
+	if cfg.Upper == "" {
+		return nil
+	}
+	ents, err := os.ReadDir(filepath.Join(cfg.stateDir(), "overlays"))
+	if err != nil {
+		return nil // no records: nothing recorded in use
+	}
+	mine := map[string]string{}
+	for name, d := range map[string]string{"upper": cfg.Upper, "work": cfg.Work} {
+		if r, err := resolve(d); err == nil {
+			mine[r] = name
+		}
+	}
+	for _, e := range ents {
+		id, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), ".json"), 10, 64)
+		if err != nil || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		rec, err := readRecord(cfg.stateDir(), id)
+		if err != nil || rec == nil || rec.Upper == "" {
+			continue
+		}
+		if cur, _, err := pathMountID(rec.Target); err != nil || cur != rec.MountID {
+			continue // unmounted since: a stale record
+		}
+		for _, d := range []string{rec.Upper, rec.Work} {
+			r, err := resolve(d)
+			if err != nil {
+				continue
+			}
+			if name, ok := mine[r]; ok {
+				path := cfg.Upper
+				if name == "work" {
+					path = cfg.Work
+				}
+				return &StepError{Step: "check " + name + " directory", Path: path, Err: unix.EBUSY,
+					Hint: fmt.Sprintf("the overlay at %s already uses it; give each overlay its own --upper and --work", rec.Target)}
+			}
+		}
+	}
+	return nil
 }

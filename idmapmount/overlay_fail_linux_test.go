@@ -32,7 +32,12 @@ func TestOverlayFailures(t *testing.T) {
 		{"missing second layer", func(t *testing.T, o ovl, cfg *OverlayConfig) string {
 			cfg.Lower = append(cfg.Lower, Layer{Dir: o.base + "/nope"})
 			return o.target
-		}, unix.ENOENT, "resolve lower layer"},
+		}, unix.ENOENT, "stat lower layer"},
+		{"second layer is a file", func(t *testing.T, o ovl, cfg *OverlayConfig) string {
+			writeOwned(t, o.base+"/file", "not a layer", 0, 0)
+			cfg.Lower = append(cfg.Lower, Layer{Dir: o.base + "/file"})
+			return o.target
+		}, unix.ENOTDIR, "check lower layer"},
 		{"second layer on ramfs", func(t *testing.T, o ovl, cfg *OverlayConfig) string {
 			ram := o.base + "/ram"
 			mkdir755(t, ram)

@@ -33,10 +33,20 @@ func Overlay(target string, cfg OverlayConfig) (_ *OverlayRecord, retErr error) 
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	cfg, err := cfg.absolute()
+	if err != nil {
+		return nil, err
+	}
 	if err := checkOverlayTarget(target); err != nil {
 		return nil, err
 	}
+	if err := checkLowerDirs(cfg); err != nil {
+		return nil, err
+	}
 	if err := checkOverlayDirs(cfg); err != nil {
+		return nil, err
+	}
+	if err := checkUpperNotInUse(cfg); err != nil {
 		return nil, err
 	}
 	userns, err := overlayUserns(cfg)

@@ -12,7 +12,10 @@ import (
 // overlayfs refuses to build that (without an upper it needs two lower
 // layers), and it would add nothing: a read-only idmapped bind mount of
 // the layer presents exactly the same tree. The result is listed and
-// unmounted as the idmapped mount it is, so no record is written.
+// unmounted as the idmapped mount it is, so no overlay record is written;
+// an AsIs layer (a shifted copy, from the chown fallback) makes a plain
+// bind, which is recorded as a fallback bind (RecordBind) for the same
+// reason.
 func singleLayer(target string, cfg OverlayConfig, userns *os.File) (*OverlayRecord, error) {
 	l := cfg.Lower[0]
 	var tree *os.File
@@ -30,10 +33,24 @@ func singleLayer(target string, cfg OverlayConfig, userns *os.File) (*OverlayRec
 	if err != nil {
 		return nil, &StepError{Step: "statx(STATX_MNT_ID_UNIQUE)", Path: l.Dir, Err: err}
 	}
+	var bind *BindRecord
+	if l.AsIs {
+		bind, err = RecordBind(tree, target, BindRecord{Source: l.Dir, Mapping: cfg.Mapping.Sorted().String(), Method: "chown"}, cfg.stateDir())
+		if err != nil {
+			return nil, err
+		}
+	}
 	if err := Attach(tree, target); err != nil {
+		if bind != nil {
+			_ = ForgetBind(bind, cfg.stateDir())
+		}
 		return nil, err
 	}
-	return &OverlayRecord{Target: target, MountID: id, UniqueID: unique, Lower: cfg.Lower,
+	abs, err := resolve(target)
+	if err != nil {
+		abs = target
+	}
+	return &OverlayRecord{Target: abs, MountID: id, UniqueID: unique, Lower: cfg.Lower,
 		Mapping: cfg.Mapping.String(), ReadOnly: true, Method: "bind"}, nil
 }
 
