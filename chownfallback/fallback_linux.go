@@ -93,6 +93,9 @@ func shiftAndBind(cfg MountConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkNotShiftedOtherwise(source, cfg); err != nil {
+		return nil, err
+	}
 	rec, err := idmapmount.RecordBind(tree, cfg.Target,
 		idmapmount.BindRecord{Source: source, Mapping: cfg.Mapping.Sorted().String(), Method: string(FallbackChown)}, cfg.StateDir)
 	if err != nil {
@@ -140,6 +143,22 @@ func checkFallbackPaths(cfg MountConfig) error {
 	}
 	if !tst.IsDir() {
 		return &idmapmount.StepError{Step: "check target", Path: cfg.Target, Err: unix.ENOTDIR}
+	}
+	return nil
+}
+
+// checkNotShiftedOtherwise refuses to shift a source that a mounted
+// fallback bind shows under another mapping: the tree on disk has one set
+// of owners, and the shift would leave it half in each (the IDs the first
+// shift wrote are outside the second mapping and are kept).
+func checkNotShiftedOtherwise(source string, cfg MountConfig) error {
+	want := cfg.Mapping.Sorted().String()
+	for _, b := range idmapmount.LiveBinds(cfg.StateDir) {
+		if b.Source == source && b.Mapping != want {
+			return &idmapmount.StepError{Step: "check source", Path: cfg.Source, Err: unix.EBUSY,
+				Hint: fmt.Sprintf("%s is shifted on disk with %s and bind-mounted at %s; unmount that, shift it back (idmapkit shift --reverse --map %s %s), then mount it with the new mapping",
+					source, b.Mapping, b.Target, b.Mapping, source)}
+		}
 	}
 	return nil
 }

@@ -87,3 +87,26 @@ func bindRecordIDs(stateDir string) map[uint64]bool {
 	}
 	return ids
 }
+
+// LiveBinds returns the records in stateDir of the fallback binds that are
+// still mounted where they were recorded.
+func LiveBinds(stateDir string) []BindRecord {
+	if stateDir == "" {
+		stateDir = DefaultStateDir
+	}
+	var out []BindRecord
+	for id := range bindRecordIDs(stateDir) {
+		b, err := os.ReadFile(bindRecordPath(stateDir, id))
+		if err != nil {
+			continue
+		}
+		rec, err := parseBindRecord(b)
+		if err != nil || rec.MountID != id {
+			continue
+		}
+		if cur, _, err := pathMountID(rec.Target); err == nil && cur == id {
+			out = append(out, *rec)
+		}
+	}
+	return out
+}

@@ -383,6 +383,18 @@ func TestFallbackOnRamfs(t *testing.T) {
 	if !ok || e.Fallback != "chown" || e.ShiftedSource != src || e.Mapping != fbSpec || e.IDMapped || e.Overlay {
 		t.Errorf("list entry of the fallback bind: %+v (listed: %v), want fallback chown of %s with %s", e, ok, src, fbSpec)
 	}
+	// The tree on disk has one set of owners: a second fallback mount of
+	// it under another mapping is refused, and nothing changes.
+	dst2 := filepath.Join(base, "dst2")
+	if err := os.Mkdir(dst2, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	withBind := testutil.MountInfo(t)
+	expect(t, idmapkit(t, "mount", "--fallback=chown", "--map", "b:0:200000:65536", src, dst2), 1,
+		"check source", "device or resource busy", "shifted on disk with "+fbSpec, "--reverse --map "+fbSpec)
+	if got := ownerOf(t, src+"/home/f"); got != "101000:101000" || testutil.MountInfo(t) != withBind {
+		t.Errorf("a refused second mapping changed the source (home/f %s) or the mount table", got)
+	}
 	table2 := idmapkit(t, "list")
 	expect(t, table2, 0)
 	if want := strings.Join([]string{dst, "ramfs", src, fbSpec, "-", "-", "fallback-chown"}, " "); !tableHasRow(table2.stdout, want) {
