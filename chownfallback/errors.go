@@ -10,7 +10,7 @@ var (
 	// was already shifted, and a rerun after a crash could shift it twice.
 	ErrOverlap = errors.New("mapping's from and to ranges overlap")
 	// ErrNotDir is returned when the tree's root is not a directory.
-	ErrNotDir = errors.New("the tree to shift must be a directory")
+	ErrNotDir = errors.New("the root of the tree must be a directory")
 	// ErrNotPrivileged is returned, before anything is changed, when the
 	// caller lacks a capability a shift needs.
 	ErrNotPrivileged = errors.New("shifting owners needs root")

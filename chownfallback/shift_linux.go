@@ -56,7 +56,16 @@ func Shift(dir string, m idmapmount.Mapping, opts Options) (*Result, error) {
 	res := shiftResult(dir, m, opts, workers)
 	res.Warnings = append(res.Warnings, warnings...)
 	res.Seconds = time.Since(start).Seconds()
+	if opts.DryRun && opts.Unmapped == UnmappedFail && res.Unmapped > 0 {
+		// Predict the real run: it would refuse.
+		return res, unmappedError(res, m, "a run would refuse and change nothing")
+	}
 	return res, failure(res.ErrorCount, res.Errors)
+}
+
+func unmappedError(res *Result, m idmapmount.Mapping, outcome string) error {
+	return fmt.Errorf("%w: %d inode(s) use IDs in no extent of %s (uids %s, gids %s); %s",
+		ErrUnmapped, res.Unmapped, m, FormatRanges(res.UnmappedUIDs), FormatRanges(res.UnmappedGIDs), outcome)
 }
 
 // refuseUnmapped is the dry run that UnmappedFail makes first.
@@ -68,8 +77,7 @@ func refuseUnmapped(dir string, m idmapmount.Mapping, opts Options) (*Result, er
 		return res, err
 	}
 	if res.Unmapped > 0 {
-		return res, fmt.Errorf("%w: %d inode(s) use IDs in no extent of %s (uids %s, gids %s); nothing was changed",
-			ErrUnmapped, res.Unmapped, m, FormatRanges(res.UnmappedUIDs), FormatRanges(res.UnmappedGIDs))
+		return res, unmappedError(res, m, "nothing was changed")
 	}
 	return nil, nil
 }

@@ -8,6 +8,9 @@ var (
 	// ErrBadSpec is returned for a mapping spec that cannot be parsed or
 	// that describes an invalid mapping.
 	ErrBadSpec = errors.New("bad mapping spec")
+	// ErrBadOption is returned for an option value that is not one of
+	// those allowed.
+	ErrBadOption = errors.New("bad option")
 	// ErrEmptyMapping is returned where a mapping is needed but none was given.
 	ErrEmptyMapping = errors.New("empty mapping")
 	// ErrNoSubID is returned when a user has no range in /etc/subuid or /etc/subgid.

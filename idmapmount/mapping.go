@@ -143,10 +143,10 @@ func (m Mapping) Sorted() Mapping {
 func (m Mapping) Warnings() []string {
 	var w []string
 	if len(m.UID) > 0 && len(m.GID) == 0 {
-		w = append(w, "the mapping has uid extents only: every gid stays unmapped and shows as 65534; use b: (both) or add g: extents")
+		w = append(w, "the mapping has uid extents only: every gid stays unmapped (65534 through a mount; left as it is by shift); use b: (both) or add g: extents")
 	}
 	if len(m.GID) > 0 && len(m.UID) == 0 {
-		w = append(w, "the mapping has gid extents only: every uid stays unmapped and shows as 65534; use b: (both) or add u: extents")
+		w = append(w, "the mapping has gid extents only: every uid stays unmapped (65534 through a mount; left as it is by shift); use b: (both) or add u: extents")
 	}
 	return w
 }

@@ -19,7 +19,7 @@ func ParsePropagation(s string) (Propagation, error) {
 	case PropagationPrivate, PropagationShared, PropagationSlave, PropagationUnbindable:
 		return p, nil
 	}
-	return "", fmt.Errorf("%w: --propagation %q: want private, shared, slave or unbindable", ErrBadSpec, s)
+	return "", fmt.Errorf("%w: --propagation %q: want private, shared, slave or unbindable", ErrBadOption, s)
 }
 
 // Options say how to make an idmapped mount.

@@ -58,7 +58,7 @@ func version() string {
 
 // runNoCommand runs when the first argument names no command.
 func runNoCommand(c *cli.Context) error {
-	_ = cli.ShowAppHelp(c)
+	helpOnStderr(c, cli.ShowAppHelp)
 	if c.NArg() > 0 {
 		return usagef("unknown command %q", c.Args().First())
 	}
@@ -75,7 +75,7 @@ func usagef(format string, args ...any) error {
 }
 
 func onUsageError(c *cli.Context, err error, _ bool) error {
-	_ = cli.ShowSubcommandHelp(c)
+	helpOnStderr(c, cli.ShowSubcommandHelp)
 	return usageError{err}
 }
 
@@ -85,6 +85,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ue),
 		errors.Is(err, idmapmount.ErrBadSpec),
+		errors.Is(err, idmapmount.ErrBadOption),
 		errors.Is(err, idmapmount.ErrEmptyMapping),
 		errors.Is(err, idmapmount.ErrNoSubID),
 		errors.Is(err, idmapmount.ErrNotMountPoint),
@@ -101,8 +102,18 @@ func exitCode(err error) int {
 // needArgs checks the number of positional arguments.
 func needArgs(c *cli.Context, n int, names string) error {
 	if c.NArg() != n {
-		_ = cli.ShowSubcommandHelp(c)
+		helpOnStderr(c, cli.ShowSubcommandHelp)
 		return usagef("%s: want %s, got %d argument(s)", c.Command.Name, names, c.NArg())
 	}
 	return nil
+}
+
+// helpOnStderr shows help after bad usage on stderr, with the error: a
+// script that reads stdout gets nothing rather than a help text. (--help
+// itself still prints to stdout.)
+func helpOnStderr(c *cli.Context, show func(*cli.Context) error) {
+	w := c.App.Writer
+	c.App.Writer = c.App.ErrWriter
+	defer func() { c.App.Writer = w }()
+	_ = show(c)
 }

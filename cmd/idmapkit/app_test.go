@@ -35,3 +35,14 @@ func TestVersion(t *testing.T) {
 		t.Errorf("--version: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// Bad usage shows the help on stderr with the error, and nothing on
+// stdout, so a script reading stdout gets no help text for data.
+func TestUsageHelpOnStderr(t *testing.T) {
+	for _, args := range [][]string{{"mount"}, {"nosuchcommand"}, {"list", "--nosuchflag"}, {}} {
+		r := runApp(t, args...)
+		if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, "USAGE:") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing on stdout, help on stderr", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}

@@ -22,7 +22,7 @@ Examples:
   idmapkit ids /srv/rootfs
   idmapkit ids --format json /srv/rootfs`,
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "directories read at once (default: the number of CPUs)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "directories read at once", DefaultText: "the number of CPUs"},
 			&cli.BoolFlag{Name: "progress", Usage: "show progress on stderr even when it is not a terminal"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output format: table or json"},
 		},
@@ -46,7 +46,7 @@ func runIDs(c *cli.Context) error {
 	if census != nil {
 		printCensus(c, format, census)
 	}
-	return shiftError(err)
+	return walkError("ids", err)
 }
 
 func printCensus(c *cli.Context, format string, census *chownfallback.Census) {

@@ -24,7 +24,9 @@ with --map b:0:100000:65536 on-disk 0:0 becomes 100000:100000, exactly what
 capabilities, which chown clears, are put back. IDs in no extent stay.
 
 Safe to kill: running the same command again finishes the job with the same
-result. Mappings whose from and to ranges overlap are refused.
+result. Mappings whose from and to ranges overlap are refused. An ID already
+in a to range counts as done, so --reverse restores the tree exactly when it
+held no such IDs before the first shift ("idmapkit ids DIR" tells).
 
 Examples:
   idmapkit ids /srv/rootfs                                 # what it uses
@@ -35,7 +37,7 @@ Examples:
 			&cli.BoolFlag{Name: "reverse", Usage: "apply the inverse mapping (undo a shift)"},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "change nothing; report what would change"},
 			&cli.StringFlag{Name: "unmapped", Value: "keep", Usage: "IDs in no extent: keep (leave and report) or fail (refuse, changing nothing)"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "directories worked on at once (default: the number of CPUs)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "directories worked on at once", DefaultText: "the number of CPUs"},
 			&cli.BoolFlag{Name: "progress", Usage: "show progress on stderr even when it is not a terminal"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output format: table or json"},
 		),
@@ -77,18 +79,21 @@ func runShift(c *cli.Context) error {
 	if res != nil {
 		printShift(c, format, res)
 	}
-	return shiftError(err)
+	return walkError("shift", err)
 }
 
 // shiftError makes a refusal that changed nothing exit 2.
-func shiftError(err error) error {
+// walkError prefixes the error of a shift or ids run with its command;
+// what the issue calls bad input (overlapping ranges, DIR not a directory,
+// DIR on a read-only mount) exits 2.
+func walkError(command string, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, chownfallback.ErrOverlap), errors.Is(err, chownfallback.ErrNotDir), errors.Is(err, chownfallback.ErrReadOnly):
-		return usageError{fmt.Errorf("shift: %w", err)}
+		return usageError{fmt.Errorf("%s: %w", command, err)}
 	}
-	return fmt.Errorf("shift: %w", err)
+	return fmt.Errorf("%s: %w", command, err)
 }
 
 func outputFormat(c *cli.Context) (string, error) {

@@ -68,6 +68,7 @@ func TestShiftCLIUsage(t *testing.T) {
 		{"bad unmapped", []string{"shift", "--map", "b:0:100000:65536", "--unmapped", "drop", dir}, "--unmapped"},
 		{"ids without dir", []string{"ids"}, "want DIR"},
 		{"ids bad format", []string{"ids", "--format", "yaml", dir}, "--format"},
+		{"ids not a directory", []string{"ids", filepath.Join(dir, "f")}, "idmapkit: ids: open " + filepath.Join(dir, "f") + ": the root of the tree must be a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runApp(t, tc.args...)
@@ -102,6 +103,10 @@ func TestShiftCLITable(t *testing.T) {
 	r = runApp(t, "shift", "--map", "b:0:100000:65536", "--reverse", dir)
 	if got := owner(t, filepath.Join(dir, "g")); r.code != 0 || got != "5:6" {
 		t.Errorf("--reverse: exit %d, a/g is %s, want 5:6\n%s", r.code, got, r.stderr)
+	}
+	r = runApp(t, "shift", "--map", "b:0:100000:65536", "--unmapped", "fail", "--dry-run", dir)
+	if r.code != exitFailed || !strings.Contains(r.stderr, "70000") || !strings.Contains(r.stderr, "a run would refuse") {
+		t.Errorf("--unmapped fail --dry-run: exit %d, want 1 predicting the refusal:\n%s", r.code, r.stderr)
 	}
 	r = runApp(t, "shift", "--map", "b:0:100000:65536", "--unmapped", "fail", dir)
 	if r.code != exitFailed || !strings.Contains(r.stderr, "70000") || owner(t, filepath.Join(dir, "f")) != "0:0" {
