@@ -153,6 +153,16 @@ func TestMountReadOnlyRecursive(t *testing.T) {
 	if after := testutil.MountInfo(t); strings.Contains(after, dst) {
 		t.Errorf("umount left mounts under %s:\nbefore:\n%s\nafter:\n%s", dst, before, after)
 	}
+	// -r is read-only, as in mount(8); -R is recursive.
+	expect(t, idmapkit(t, "mount", "-r", "-R", "--map", "b:0:100000:65536", src, dst), 0)
+	testutil.Unmount(t, dst)
+	if err := os.Chmod(filepath.Join(dst, "f"), 0o600); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("chmod through -r: %v, want EROFS", err)
+	}
+	if got := ownerOf(t, filepath.Join(dst, "sub", "g")); got != "100000:100000" {
+		t.Errorf("submount owner through -R: %s, want 100000:100000", got)
+	}
+	expect(t, idmapkit(t, "umount", dst), 0)
 }
 
 func TestMountErrors(t *testing.T) {

@@ -35,8 +35,8 @@ that belongs to this one user; for a shared image use "idmapkit overlay
 not an idmapped one; idmapkit records it under --state-dir, so that
 "idmapkit umount TARGET" removes it and "idmapkit list" shows it.`,
 		Flags: append(mappingFlags(),
-			&cli.BoolFlag{Name: "recursive", Aliases: []string{"r"}, Usage: "also idmap every mount below SOURCE (fails, naming it, if one cannot be idmapped)"},
-			&cli.BoolFlag{Name: "read-only", Usage: "make the mount read-only"},
+			&cli.BoolFlag{Name: "recursive", Aliases: []string{"R"}, Usage: "also idmap every mount below SOURCE (fails, naming it, if one cannot be idmapped)"},
+			&cli.BoolFlag{Name: "read-only", Aliases: []string{"r"}, Usage: "make the mount read-only (-r as in mount(8))"},
 			&cli.StringFlag{Name: "propagation", Value: "private", Usage: "mount propagation: private, shared, slave or unbindable"},
 			fallbackFlag("none (fail, with a hint) or chown (shift SOURCE in place, changing it on disk, and bind-mount it)"),
 			forceFallbackFlag(),
