@@ -82,7 +82,10 @@ func usernsMapping(path string) (Mapping, error) {
 			return Mapping{}, fmt.Errorf("%s/%s: %w", proc, x.file, err)
 		}
 	}
-	return m, m.Validate()
+	if err := m.Validate(); err != nil {
+		return m, fmt.Errorf("the maps of user namespace %s (read from %s): %w", path, proc, err)
+	}
+	return m, nil
 }
 
 func sameNS(path string, want unix.Stat_t) bool {
