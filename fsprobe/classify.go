@@ -57,6 +57,9 @@ func classifyEINVAL(a attempt) (Support, Reason, string) {
 	if cerr := a.control(); cerr != nil {
 		return Unknown, ReasonKernelRefuses, fmt.Sprintf("the kernel refuses to idmap a private tmpfs too (%v), so this says nothing about %s", cerr, a.fstype)
 	}
+	if a.fstype == "overlay" {
+		return No, ReasonFSUnsupported, "overlayfs itself cannot be idmapped (a private tmpfs can); idmap its layers instead and build the overlay from them (idmapkit overlay)"
+	}
 	if idmapmount.IsFUSE(a.fstype) {
 		return No, ReasonFSUnsupported, fmt.Sprintf("this %s mount cannot be idmapped: %s; use a shifting chown instead", a.fstype, idmapmount.FUSENoOptIn)
 	}

@@ -165,6 +165,9 @@ func unsupportedHint(source string, opts Options) string {
 			return bad
 		}
 	}
+	if m.FSType == "overlay" {
+		return fmt.Sprintf("filesystem overlay (mounted at %s) does not support idmapped mounts itself: idmap its layers and build the overlay from them (idmapkit overlay), or try --fallback=chown", m.Mountpoint)
+	}
 	if IsFUSE(m.FSType) {
 		return fmt.Sprintf("filesystem %s (mounted at %s) cannot be idmapped: %s; try --fallback=chown", m.FSType, m.Mountpoint, FUSENoOptIn)
 	}

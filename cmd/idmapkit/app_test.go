@@ -46,3 +46,11 @@ func TestUsageHelpOnStderr(t *testing.T) {
 		}
 	}
 }
+
+func TestTableCellEscapes(t *testing.T) {
+	for in, want := range map[string]string{"": "-", "/a b": "/a b", "/a\tb\nc": `/a\011b\012c`, `/a\b`: `/a\134b`} {
+		if got := orDash(in); got != want {
+			t.Errorf("orDash(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func listTable(c *cli.Context, entries []idmapmount.ListEntry) error {
 		if e.Fallback != "" {
 			source = e.ShiftedSource
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Mountpoint, e.FSType, source,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(e.Mountpoint), orDash(e.FSType), orDash(source),
 			orDash(e.Mapping), orDash(strings.Join(layers, ":")), orDash(e.Upper), kind(e))
 	}
 	return w.Flush()
@@ -83,9 +83,15 @@ func kind(e idmapmount.ListEntry) string {
 	return "idmapped"
 }
 
+// orDash is s for a table cell: "-" when empty, and with the characters
+// that would break the table's rows and columns (tab, newline, and the
+// backslash that escapes them) written as the mount table writes them,
+// \011, \012 and \134.
 func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return cellEscaper.Replace(s)
 }
+
+var cellEscaper = strings.NewReplacer("\\", "\\134", "\t", "\\011", "\n", "\\012", "\r", "\\015")

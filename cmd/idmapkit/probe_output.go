@@ -47,7 +47,7 @@ func resultTable(out io.Writer, results []fsprobe.Result, matrix bool) error {
 	}
 	fmt.Fprintf(w, "%s\tMOUNTPOINT\tFSTYPE\tSOURCE\tIDMAP\tERRNO\tWHY\n", first)
 	for _, r := range results {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Path, orDash(r.Mountpoint), orDash(r.FSType),
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(r.Path), orDash(r.Mountpoint), orDash(r.FSType),
 			orDash(r.Source), r.Supported, orDash(r.Errno), r.Detail)
 	}
 	return w.Flush()
