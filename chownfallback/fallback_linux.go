@@ -93,6 +93,9 @@ func shiftAndBind(cfg MountConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if real, err := filepath.EvalSymlinks(source); err == nil {
+		source = real
+	}
 	if err := checkNotShiftedOtherwise(source, cfg); err != nil {
 		return nil, err
 	}
@@ -147,18 +150,21 @@ func checkFallbackPaths(cfg MountConfig) error {
 	return nil
 }
 
-// checkNotShiftedOtherwise refuses to shift a source that a mounted
-// fallback bind shows under another mapping: the tree on disk has one set
-// of owners, and the shift would leave it half in each (the IDs the first
-// shift wrote are outside the second mapping and are kept).
+// checkNotShiftedOtherwise refuses to shift a source that is, holds or
+// sits in a tree a mounted fallback bind shows under another mapping: the
+// tree on disk has one set of owners, and the shift would leave it half in
+// each (the IDs the first shift wrote are outside the second mapping and
+// are kept). Trees are compared by device and inode, so a symlink or a
+// bind mount does not hide one.
 func checkNotShiftedOtherwise(source string, cfg MountConfig) error {
-	want := cfg.Mapping.Sorted().String()
 	for _, b := range idmapmount.LiveBinds(cfg.StateDir) {
-		if b.Source == source && b.Mapping != want {
-			return &idmapmount.StepError{Step: "check source", Path: cfg.Source, Err: unix.EBUSY,
-				Hint: fmt.Sprintf("%s is shifted on disk with %s and bind-mounted at %s; unmount that, shift it back (idmapkit shift --reverse --map %s %s), then mount it with the new mapping",
-					source, b.Mapping, b.Target, b.Mapping, source)}
+		m, err := idmapmount.ParseSpecs(b.Mapping)
+		if err == nil && m.Equivalent(cfg.Mapping) || !idmapmount.Overlapping(b.Source, source) {
+			continue
 		}
+		return &idmapmount.StepError{Step: "check source", Path: cfg.Source, Err: unix.EBUSY,
+			Hint: fmt.Sprintf("%s is shifted on disk with %s and bind-mounted at %s, and %s is, holds or sits in that tree; unmount that, shift it back (idmapkit shift --reverse --map %s %s), then mount with the new mapping",
+				b.Source, b.Mapping, b.Target, source, b.Mapping, b.Source)}
 	}
 	return nil
 }

@@ -88,8 +88,8 @@ func bindRecordIDs(stateDir string) map[uint64]bool {
 	return ids
 }
 
-// LiveBinds returns the records in stateDir of the fallback binds that are
-// still mounted where they were recorded.
+// LiveBinds returns the records in stateDir of the fallback binds still
+// mounted in this mount namespace, covered by another mount or not.
 func LiveBinds(stateDir string) []BindRecord {
 	if stateDir == "" {
 		stateDir = DefaultStateDir
@@ -104,9 +104,21 @@ func LiveBinds(stateDir string) []BindRecord {
 		if err != nil || rec.MountID != id {
 			continue
 		}
-		if cur, _, err := pathMountID(rec.Target); err == nil && cur == id {
+		if mounted(rec.MountID, rec.UniqueID, rec.Target) {
 			out = append(out, *rec)
 		}
 	}
 	return out
+}
+
+// mounted reports whether the mount with the given ID is in this mount
+// namespace: asked of statmount where the ID is a unique one (Linux 6.8;
+// covered mounts count), else told by the mount at target.
+func mounted(id uint64, unique bool, target string) bool {
+	if unique {
+		_, err := Statmount(id, StatmountMntBasic)
+		return err == nil
+	}
+	cur, _, err := pathMountID(target)
+	return err == nil && cur == id
 }

@@ -139,6 +139,27 @@ func (m Mapping) Sorted() Mapping {
 	return Mapping{UID: sortMap(m.UID), GID: sortMap(m.GID)}
 }
 
+// Equivalent reports whether m and o map every ID the same way, however
+// their extents are split or ordered.
+func (m Mapping) Equivalent(o Mapping) bool {
+	return slices.Equal(m.UID.merged(), o.UID.merged()) && slices.Equal(m.GID.merged(), o.GID.merged())
+}
+
+// merged is im sorted, with extents that continue each other on both
+// sides joined.
+func (im IDMap) merged() IDMap {
+	s := Mapping{UID: im}.Sorted().UID
+	var out IDMap
+	for _, e := range s {
+		if n := len(out); n > 0 && out[n-1].end() == uint64(e.From) && out[n-1].toEnd() == uint64(e.To) {
+			out[n-1].Count += e.Count
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
 // Warnings lists likely mistakes in a valid mapping.
 func (m Mapping) Warnings() []string {
 	var w []string

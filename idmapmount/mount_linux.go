@@ -43,7 +43,7 @@ func Tree(source string, userns *os.File, opts Options) (_ *os.File, retErr erro
 		}
 	}()
 	if err := setIDMap(tree, userns, opts); err != nil {
-		return nil, explainSetattr(source, opts, err)
+		return nil, explainSetattr(source, userns, opts, err)
 	}
 	return tree, nil
 }
@@ -131,24 +131,63 @@ func checkPaths(source, target string) error {
 }
 
 // explainSetattr turns a mount_setattr error into a StepError with a hint,
-// naming the submount at fault for a recursive mount.
-func explainSetattr(source string, opts Options, err error) error {
+// naming the submount at fault for a recursive mount, or the user
+// namespace when it, not the filesystem, is what the kernel refused.
+func explainSetattr(source string, userns *os.File, opts Options, err error) error {
 	se := &StepError{Step: "mount_setattr", Flags: setattrFlags(opts), Path: source, Err: err}
 	switch {
 	case errors.Is(err, unix.EINVAL):
+		if idmappable(source) && (!opts.Recursive || firstUnsupportedOf(source) == "") {
+			se.Hint = "the filesystem can be idmapped (it takes another user namespace), so the kernel refuses this user namespace: it needs both a uid_map and a gid_map"
+			break
+		}
 		se.Hint = unsupportedHint(source, opts)
 	case errors.Is(err, unix.EPERM):
-		se.Hint = permHint(source)
+		se.Hint = permHint(source, userns)
 	case errors.Is(err, unix.ENOSYS):
 		se.Hint = "this kernel has no mount_setattr: idmapped mounts need Linux 5.12 or later; try --fallback=chown"
 	}
 	return se
 }
 
-// permHint tells an already idmapped source from a lack of privilege.
-func permHint(source string) string {
+// idmappable reports whether source's own mount takes an idmap with a
+// user namespace made here for the purpose.
+func idmappable(source string) bool {
+	userns, err := UsernsFD(identity)
+	if err != nil {
+		return false
+	}
+	defer userns.Close()
+	fd, err := unix.OpenTree(unix.AT_FDCWD, source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return false
+	}
+	tree := os.NewFile(uintptr(fd), source)
+	defer tree.Close()
+	return setIDMap(tree, userns, Options{}) == nil
+}
+
+// identity maps root to itself: enough to ask whether a mount takes an
+// idmap at all.
+var identity = Mapping{UID: IDMap{{0, 0, 1}}, GID: IDMap{{0, 0, 1}}}
+
+func firstUnsupportedOf(source string) string {
+	m, _, err := MountOf(source)
+	if err != nil {
+		return ""
+	}
+	return firstUnsupported(m)
+}
+
+// permHint tells an already idmapped source, and the initial user
+// namespace (which the kernel never idmaps with), from a lack of
+// privilege.
+func permHint(source string, userns *os.File) string {
 	if m, _, err := MountOf(source); err == nil && IsIDMapped(m) {
 		return fmt.Sprintf("the source is already on an idmapped mount (%s); the kernel will not idmap a mount twice: idmap the original directory instead", m.Mountpoint)
+	}
+	if userns != nil && isInitialUserns(userns) {
+		return "the user namespace given is the initial one, which the kernel never idmaps with: give a namespace that maps IDs, or --map"
 	}
 	return "idmapping a mount needs CAP_SYS_ADMIN in the initial user namespace: run as root"
 }
@@ -181,7 +220,7 @@ func firstUnsupported(m *mountinfo.Info) string {
 	if err != nil {
 		return ""
 	}
-	userns, err := UsernsFD(Mapping{UID: IDMap{{0, 0, 1}}, GID: IDMap{{0, 0, 1}}})
+	userns, err := UsernsFD(identity)
 	if err != nil {
 		return ""
 	}
@@ -233,4 +272,17 @@ func errnoOf(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// isInitialUserns reports whether userns has no parent (ioctl
+// NS_GET_PARENT fails with EPERM for the initial user namespace, and for
+// one whose parent is outside the caller's reach, which a caller that
+// could idmap cannot meet).
+func isInitialUserns(userns *os.File) bool {
+	fd, err := unix.IoctlRetInt(int(userns.Fd()), unix.NS_GET_PARENT)
+	runtime.KeepAlive(userns)
+	if err == nil {
+		unix.Close(fd)
+	}
+	return err == unix.EPERM
 }

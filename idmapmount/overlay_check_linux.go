@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -73,12 +72,12 @@ func within(path, dir string) bool {
 }
 
 // absolute returns cfg with every layer, upper and work directory made
-// absolute, as records and List show them: the kernel's mount table names
-// fd layers only as "/".
+// absolute and free of symlinks, as records and List show them: the
+// kernel's mount table names fd layers only as "/".
 func (c OverlayConfig) absolute() (OverlayConfig, error) {
 	lower := make([]Layer, len(c.Lower))
 	for i, l := range c.Lower {
-		abs, err := filepath.Abs(l.Dir)
+		abs, err := absPath(l.Dir)
 		if err != nil {
 			return c, &StepError{Step: "make lower layer path absolute", Path: l.Dir, Err: errnoOf(err)}
 		}
@@ -90,7 +89,7 @@ func (c OverlayConfig) absolute() (OverlayConfig, error) {
 		if *d == "" {
 			continue
 		}
-		abs, err := filepath.Abs(*d)
+		abs, err := absPath(*d)
 		if err != nil {
 			return c, &StepError{Step: "make path absolute", Path: *d, Err: errnoOf(err)}
 		}
@@ -115,50 +114,37 @@ func checkLowerDirs(cfg OverlayConfig) error {
 	return nil
 }
 
-// checkUpperNotInUse refuses an upper or work directory that an overlay
-// recorded in the state directory, and still mounted, already uses:
-// overlayfs only warns about that, and the two overlays would corrupt
-// each other's view of the upper.
+// checkUpperNotInUse refuses an upper or work directory that is, or is
+// inside or around, the upper or work directory of an overlay mounted
+// here (made by idmapkit or not, covered or not): overlayfs only warns
+// about that, and the two overlays would corrupt each other's view of the
+// upper. Directories are compared by device and inode, so a symlink or a
+// bind mount does not hide one.
 func checkUpperNotInUse(cfg OverlayConfig) error {
 	if cfg.Upper == "" {
 		return nil
 	}
-	ents, err := os.ReadDir(filepath.Join(cfg.stateDir(), "overlays"))
+	inUse, err := overlayDirsInUse()
 	if err != nil {
-		return nil // no records: nothing recorded in use
+		return err
 	}
-	mine := map[string]string{}
-	for name, d := range map[string]string{"upper": cfg.Upper, "work": cfg.Work} {
-		if r, err := resolve(d); err == nil {
-			mine[r] = name
-		}
-	}
-	for _, e := range ents {
-		id, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), ".json"), 10, 64)
-		if err != nil || !strings.HasSuffix(e.Name(), ".json") {
-			continue
-		}
-		rec, err := readRecord(cfg.stateDir(), id)
-		if err != nil || rec == nil || rec.Upper == "" {
-			continue
-		}
-		if cur, _, err := pathMountID(rec.Target); err != nil || cur != rec.MountID {
-			continue // unmounted since: a stale record
-		}
-		for _, d := range []string{rec.Upper, rec.Work} {
-			r, err := resolve(d)
-			if err != nil {
-				continue
-			}
-			if name, ok := mine[r]; ok {
-				path := cfg.Upper
-				if name == "work" {
-					path = cfg.Work
-				}
-				return &StepError{Step: "check " + name + " directory", Path: path, Err: unix.EBUSY,
-					Hint: fmt.Sprintf("the overlay at %s already uses it; give each overlay its own --upper and --work", rec.Target)}
+	for _, mine := range []struct{ name, dir string }{{"upper", cfg.Upper}, {"work", cfg.Work}} {
+		for dir, mountpoint := range inUse {
+			if Overlapping(mine.dir, dir) {
+				return &StepError{Step: "check " + mine.name + " directory", Path: mine.dir, Err: unix.EBUSY,
+					Hint: fmt.Sprintf("the overlay at %s already uses %s as its upper or work directory; give each overlay its own --upper and --work, apart from every other's", mountpoint, dir)}
 			}
 		}
 	}
 	return nil
+}
+
+// absPath is path made absolute and, where it exists, free of symlinks; a
+// missing path is only made absolute, for the checks that follow to
+// report.
+func absPath(path string) (string, error) {
+	if real, err := resolve(path); err == nil {
+		return real, nil
+	}
+	return filepath.Abs(path)
 }

@@ -11,40 +11,71 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestOverlaySharedUpperRefused: a second overlay on the upper and work
-// directories of a mounted one is refused before anything changes;
-// once the first is unmounted they are free again.
+// TestOverlaySharedUpperRefused: a second overlay whose upper or work
+// directory is, holds or sits in one an overlay mounted here uses is
+// refused before anything changes, whoever made the first overlay, even
+// when it is covered or the directory is reached through a symlink or a
+// bind mount; once the first is unmounted the directories are free again.
 func TestOverlaySharedUpperRefused(t *testing.T) {
 	o := newOvl(t, testutil.Tmpfs(t))
 	if _, err := Overlay(o.target, o.config(b100k, MethodAuto)); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Unmount(t, o.target)
-	second := o.base + "/second"
-	mkdir755(t, second)
+	// A second overlay, made by mount(8), and covered by a tmpfs.
+	u2, w2, t2 := o.base+"/u2", o.base+"/w2", o.base+"/t2"
+	for _, d := range []string{u2, w2, t2, o.base + "/alias", o.base + "/second", o.base + "/free", o.base + "/freework"} {
+		mkdir755(t, d)
+	}
+	mountFS(t, "overlay", t2, "lowerdir="+o.bottom+",upperdir="+u2+",workdir="+w2)
+	mountFS(t, "tmpfs", t2, "")
+	if err := unix.Mount(o.base, o.base+"/alias", "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Unmount(t, o.base+"/alias")
+	if err := os.Symlink(o.upper, o.base+"/upperlink"); err != nil {
+		t.Fatal(err)
+	}
 	b200k := Mapping{UID: IDMap{{0, 200000, 65536}}, GID: IDMap{{0, 200000, 65536}}}
-	for _, shared := range []string{"upper", "work"} {
-		cfg := o.config(b200k, MethodAuto)
-		if shared == "work" {
-			cfg.Upper = o.base + "/upper2"
-			mkdir755(t, cfg.Upper)
-		}
-		before := testutil.MountInfo(t)
-		_, err := Overlay(second, cfg)
-		if !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), "check "+shared+" directory") || !strings.Contains(err.Error(), "the overlay at "+o.target+" already uses it") {
-			t.Errorf("second overlay sharing the %s directory: %v, want EBUSY naming the first", shared, err)
-		}
-		if testutil.MountInfo(t) != before {
-			t.Fatal("a refused overlay changed the mount table")
-		}
+	for _, tc := range []struct{ name, upper, work, which, owner string }{
+		{"same upper", o.upper, o.base + "/freework", "upper", o.target},
+		{"same work", o.base + "/free", o.work, "work", o.target},
+		{"upper through a symlink", o.base + "/upperlink", o.base + "/freework", "upper", o.target},
+		{"upper through a bind mount", o.base + "/alias/upper", o.base + "/alias/freework", "upper", o.target},
+		{"work inside a work directory", o.base + "/free", o.work + "/work", "work", o.target},
+		{"upper of a covered overlay made by mount(8)", u2, o.base + "/freework", "upper", t2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := o.config(b200k, MethodAuto)
+			cfg.Upper, cfg.Work = tc.upper, tc.work
+			before := testutil.MountInfo(t)
+			_, err := Overlay(o.base+"/second", cfg)
+			if err == nil {
+				testutil.Unmount(t, o.base+"/second")
+			}
+			if !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), "check "+tc.which+" directory") || !strings.Contains(err.Error(), "the overlay at "+tc.owner+" already uses") {
+				t.Errorf("%v, want EBUSY naming the overlay at %s", err, tc.owner)
+			}
+			if testutil.MountInfo(t) != before {
+				t.Fatal("a refused overlay changed the mount table")
+			}
+		})
 	}
 	if err := Unmount(o.target, UnmountOptions{StateDir: o.state}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Overlay(second, o.config(b100k, MethodAuto)); err != nil {
+	if _, err := Overlay(o.base+"/second", o.config(b100k, MethodAuto)); err != nil {
 		t.Fatalf("upper and work free again after the unmount: %v", err)
 	}
-	testutil.Unmount(t, second)
+	testutil.Unmount(t, o.base+"/second")
+}
+
+func TestUnescapeOctal(t *testing.T) {
+	for in, want := range map[string]string{`/a\054b`: "/a,b", `/a\040b\134`: `/a b\`, `/plain`: "/plain", `/x\9`: `/x\9`, `\01`: `\01`} {
+		if got := unescapeOctal(in); got != want {
+			t.Errorf("unescapeOctal(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 // TestOverlayRelativePathsSymlinkTarget: relative --lower/--upper/--work

@@ -246,3 +246,16 @@ func FuzzParseSpecs(f *testing.F) {
 		}
 	})
 }
+
+func TestEquivalent(t *testing.T) {
+	a, _ := ParseSpecs("b:0:100000:65536")
+	b, _ := ParseSpecs("b:1000:101000:64536", "b:0:100000:1000")
+	c, _ := ParseSpecs("u:0:100000:65536", "g:0:200000:65536")
+	d, _ := ParseSpecs("b:0:100000:1000", "b:1000:102000:64536")
+	if !a.Equivalent(b) || !b.Equivalent(a) {
+		t.Errorf("%s and %s map alike", a, b)
+	}
+	if a.Equivalent(c) || a.Equivalent(d) {
+		t.Errorf("%s is equivalent to %s or %s", a, c, d)
+	}
+}

@@ -389,12 +389,29 @@ func TestFallbackOnRamfs(t *testing.T) {
 	if err := os.Mkdir(dst2, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	withBind := testutil.MountInfo(t)
-	expect(t, idmapkit(t, "mount", "--fallback=chown", "--map", "b:0:200000:65536", src, dst2), 1,
-		"check source", "device or resource busy", "shifted on disk with "+fbSpec, "--reverse --map "+fbSpec)
-	if got := ownerOf(t, src+"/home/f"); got != "101000:101000" || testutil.MountInfo(t) != withBind {
-		t.Errorf("a refused second mapping changed the source (home/f %s) or the mount table", got)
+	// Nor does reaching the tree through a symlink, or a subdirectory of
+	// it, or covering the first bind, hide it.
+	if err := os.Symlink(src, base+"/srclink"); err != nil {
+		t.Fatal(err)
 	}
+	for _, alias := range []string{src, base + "/srclink", src + "/home"} {
+		withBind := testutil.MountInfo(t)
+		expect(t, idmapkit(t, "mount", "--fallback=chown", "--map", "b:0:200000:65536", alias, dst2), 1,
+			"check source", "device or resource busy", "shifted on disk with "+fbSpec, "--reverse --map "+fbSpec+" "+src)
+		if got := ownerOf(t, src+"/home/f"); got != "101000:101000" || testutil.MountInfo(t) != withBind {
+			t.Errorf("a refused second mapping of %s changed the source (home/f %s) or the mount table", alias, got)
+		}
+	}
+	if err := unix.Mount("tmpfs", dst, "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, idmapkit(t, "mount", "--fallback=chown", "--map", "b:0:200000:65536", src, dst2), 1, "shifted on disk with "+fbSpec)
+	if err := unix.Unmount(dst, 0); err != nil {
+		t.Fatal(err)
+	}
+	// The same mapping, split differently, is the same mapping.
+	expect(t, idmapkit(t, "mount", "--fallback=chown", "--map", "b:0:100000:1000", "--map", "b:1000:101000:64536", src, dst2), 0)
+	expect(t, idmapkit(t, "umount", dst2), 0)
 	table2 := idmapkit(t, "list")
 	expect(t, table2, 0)
 	if want := strings.Join([]string{dst, "ramfs", src, fbSpec, "-", "-", "fallback-chown"}, " "); !tableHasRow(table2.stdout, want) {

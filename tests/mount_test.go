@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/idmapkit/idmapkit/internal/testutil"
 	"golang.org/x/sys/unix"
@@ -129,6 +130,45 @@ func TestMountUserns(t *testing.T) {
 		t.Errorf("owner %s, want 900000:910000", got)
 	}
 	expect(t, idmapkit(t, "mount", "--userns", "/proc/self/ns/mnt", src, dst), 1, "NS_GET_NSTYPE", "user namespace file")
+
+	// What the kernel refuses in a user namespace is told from what a
+	// filesystem refuses: the initial namespace (EPERM), and one with a
+	// uid_map but no gid_map (EINVAL on a filesystem that can be idmapped).
+	expect(t, idmapkit(t, "mount", "--userns", "/proc/self/ns/user", src, dst2(t, src)), 1,
+		"operation not permitted", "the initial one, which the kernel never idmaps with")
+	uidOnly := exec.Command("unshare", "--user", "--map-user=0", "sleep", "60")
+	if err := uidOnly.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { uidOnly.Process.Kill(); uidOnly.Wait() })
+	waitForUidMap(t, uidOnly.Process.Pid)
+	r := idmapkit(t, "mount", "--userns", "/proc/"+strconv.Itoa(uidOnly.Process.Pid)+"/ns/user", src, dst2(t, src))
+	expect(t, r, 1, "invalid argument", "refuses this user namespace: it needs both a uid_map and a gid_map")
+	if strings.Contains(r.stderr, "does not support idmapped mounts") {
+		t.Errorf("the filesystem blamed for the namespace:\n%s", r.stderr)
+	}
+}
+
+// dst2 is a fresh mount point beside src.
+func dst2(t *testing.T, src string) string {
+	t.Helper()
+	d, err := os.MkdirTemp(filepath.Dir(src), "dst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// waitForUidMap waits until unshare(1) has written pid's uid_map.
+func waitForUidMap(t *testing.T, pid int) {
+	t.Helper()
+	for range 500 {
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/uid_map"); err == nil && len(b) > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("unshare %d wrote no uid_map in 5 s", pid)
 }
 
 func TestMountReadOnlyRecursive(t *testing.T) {
