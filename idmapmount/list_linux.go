@@ -28,13 +28,14 @@ func List(opts ListOptions) ([]ListEntry, error) {
 		return nil, err
 	}
 	binds := bindRecordIDs(opts.StateDir)
+	ids := &mountIDs{}
 	out := []ListEntry{}
 	for _, m := range all {
 		e := ListEntry{Mountpoint: m.Mountpoint, FSType: m.FSType, Source: m.Source, MountID: m.ID,
 			IDMapped: IsIDMapped(m), Overlay: IsIDMapkitOverlay(m), Layers: []Layer{}}
 		if !e.IDMapped && !e.Overlay {
 			if len(binds) > 0 {
-				ok, err := addBindRecord(&e, m, opts.StateDir)
+				ok, err := addBindRecord(&e, ids.of(m), opts.StateDir)
 				if err != nil {
 					return nil, err
 				}
@@ -46,14 +47,14 @@ func List(opts ListOptions) ([]ListEntry, error) {
 		}
 		e.setMaps(Mapping{})
 		if e.IDMapped {
-			mp, err := statmountMaps(m)
+			mp, err := statmountMaps(m, ids.of(m))
 			if err != nil {
 				return nil, err
 			}
 			e.setMaps(mp)
 		}
 		if e.Overlay {
-			if err := addRecord(&e, m, opts.StateDir); err != nil {
+			if err := addRecord(&e, ids.of(m), opts.StateDir); err != nil {
 				return nil, err
 			}
 		}
@@ -62,46 +63,48 @@ func List(opts ListOptions) ([]ListEntry, error) {
 	return out, nil
 }
 
-// uniqueID returns the unique mount ID of the mount m, if the mount at
-// its mount point is m (it may be over-mounted) and the kernel has unique
-// IDs (Linux 6.8).
-func uniqueID(m *mountinfo.Info) (uint64, bool) {
-	if _, unique, err := pathMountID(m.Mountpoint); err != nil || !unique {
-		return 0, false
-	}
-	return recordID(m)
+// listedID is the ID records of a listed mount are filed under: its unique
+// ID where the kernel has them (Linux 6.8), else its mountinfo ID; ok is
+// false where it cannot be told.
+type listedID struct {
+	id         uint64
+	unique, ok bool
 }
 
-// recordID returns the ID idmapkit files records of the mount m under
-// (its unique ID where the kernel has them, else its mountinfo ID), and
-// whether m is the mount visible at its mount point: a record found
-// through the path belongs to that one, not to a mount it covers.
-func recordID(m *mountinfo.Info) (uint64, bool) {
+// mountIDs tells the ID of each listed mount, covered ones included: from
+// listmount and statmount where the kernel has them (asked once, when
+// first needed), else through the mount point, which only the mount on
+// top answers for.
+type mountIDs struct {
+	asked  bool
+	unique map[int]uint64
+}
+
+func (r *mountIDs) of(m *mountinfo.Info) listedID {
+	if !r.asked {
+		r.asked, r.unique = true, uniqueIDs()
+	}
+	if r.unique != nil {
+		id, ok := r.unique[m.ID]
+		return listedID{id: id, unique: true, ok: ok}
+	}
 	id, unique, err := pathMountID(m.Mountpoint)
-	if err != nil {
-		return 0, false
+	if err != nil || unique {
+		return listedID{} // unique IDs but no listmount: cannot tell
 	}
-	if !unique {
-		return id, id == uint64(m.ID)
-	}
-	sm, err := Statmount(id, StatmountMntBasic)
-	if err != nil || sm.MntIDOld != uint32(m.ID) {
-		return 0, false
-	}
-	return id, true
+	return listedID{id: id, ok: id == uint64(m.ID)}
 }
 
 // statmountMaps asks the kernel for an idmapped mount's maps. Kernels
 // before 6.15 do not tell (statmount is missing or leaves the map bits
 // out of its mask), and then the maps stay unknown: that is the answer,
 // not an error.
-func statmountMaps(m *mountinfo.Info) (Mapping, error) {
+func statmountMaps(m *mountinfo.Info, id listedID) (Mapping, error) {
 	var mp Mapping
-	id, ok := uniqueID(m)
-	if !ok {
+	if !id.ok || !id.unique {
 		return mp, nil
 	}
-	sm, err := Statmount(id, StatmountMntUIDMap|StatmountMntGIDMap)
+	sm, err := Statmount(id.id, StatmountMntUIDMap|StatmountMntGIDMap)
 	if err != nil {
 		return mp, nil
 	}
@@ -123,12 +126,11 @@ func statmountMaps(m *mountinfo.Info) (Mapping, error) {
 // An overlay without a record (made by a process that crashed before
 // writing it, or recorded under another state directory) is listed
 // without them.
-func addRecord(e *ListEntry, m *mountinfo.Info, stateDir string) error {
-	id, ok := recordID(m)
-	if !ok {
-		return nil // over-mounted or gone since the table was read
+func addRecord(e *ListEntry, id listedID, stateDir string) error {
+	if !id.ok {
+		return nil // cannot be told, or gone since the table was read
 	}
-	rec, err := readRecord(stateDir, id)
+	rec, err := readRecord(stateDir, id.id)
 	if err != nil {
 		return fmt.Errorf("overlay record of %s: %w", e.Mountpoint, err)
 	}
@@ -146,13 +148,12 @@ func addRecord(e *ListEntry, m *mountinfo.Info, stateDir string) error {
 }
 
 // addBindRecord fills in a fallback bind's source and mapping from its
-// record, and reports whether the mount m is one.
-func addBindRecord(e *ListEntry, m *mountinfo.Info, stateDir string) (bool, error) {
-	id, ok := recordID(m)
-	if !ok {
+// record, and reports whether the mount with that ID is one.
+func addBindRecord(e *ListEntry, id listedID, stateDir string) (bool, error) {
+	if !id.ok {
 		return false, nil
 	}
-	rec, err := bindRecordOf(stateDir, id, e.Mountpoint)
+	rec, err := bindRecordOf(stateDir, id.id, e.Mountpoint)
 	if err != nil || rec == nil {
 		return false, err
 	}

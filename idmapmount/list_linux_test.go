@@ -55,6 +55,47 @@ func TestListIDMappedMount(t *testing.T) {
 	}
 }
 
+// TestListCovered: a listed mount covered by another at its mount point
+// keeps its mapping, and a covered fallback bind is still listed: records
+// and maps are found by mount ID (listmount, statmount), not through the
+// path, which only the mount on top answers for.
+func TestListCovered(t *testing.T) {
+	if kernelBefore(6, 15) {
+		testutil.Unavailable(t, "needs listmount and statmount with idmaps (Linux 6.15)")
+	}
+	o := newOvl(t, testutil.Tmpfs(t))
+	idm := o.base + "/idmapped"
+	mkdir755(t, idm)
+	if err := MountMapping(o.bottom, idm, b100k, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Unmount(t, idm)
+	if _, err := Overlay(o.target, OverlayConfig{Lower: []Layer{{Dir: o.top, AsIs: true}}, Mapping: b100k, StateDir: o.state}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Unmount(t, o.target)
+	mountFS(t, "tmpfs", idm, "")
+	mountFS(t, "tmpfs", o.target, "")
+	es, err := List(ListOptions{StateDir: o.state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawIDMapped, sawBind bool
+	for _, e := range es {
+		switch {
+		case e.Mountpoint == idm && e.IDMapped:
+			sawIDMapped = e.Mapping == b100k.String()
+		case e.Mountpoint == o.target && e.Fallback == "chown":
+			sawBind = e.ShiftedSource == o.top && e.Mapping == b100k.String()
+		case e.FSType == "tmpfs" && (e.Mountpoint == idm || e.Mountpoint == o.target):
+			t.Errorf("the covering tmpfs is listed: %+v", e)
+		}
+	}
+	if !sawIDMapped || !sawBind {
+		t.Errorf("covered idmapped mount listed with its mapping: %v; covered fallback bind listed: %v\n%+v", sawIDMapped, sawBind, es)
+	}
+}
+
 func TestListOverlay(t *testing.T) {
 	for _, method := range overlayMethods {
 		t.Run(method.String(), func(t *testing.T) {

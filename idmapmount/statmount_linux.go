@@ -155,3 +155,48 @@ func cStrings(strs []byte, off, n uint32) []string {
 	}
 	return out
 }
+
+// lsmtRoot is LSMT_ROOT: with it, listmount lists every mount of the
+// caller's mount namespace.
+const lsmtRoot = 0xffffffffffffffff
+
+// Listmount returns the unique IDs of every mount in the caller's mount
+// namespace (listmount(2), Linux 6.8), covered ones included.
+func Listmount() ([]uint64, error) {
+	var all []uint64
+	req := mntIDReq{Size: uint32(unsafe.Sizeof(mntIDReq{})), MntID: lsmtRoot}
+	buf := make([]uint64, 512)
+	for {
+		n, _, errno := unix.Syscall6(unix.SYS_LISTMOUNT, uintptr(unsafe.Pointer(&req)),
+			uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
+		runtime.KeepAlive(&req)
+		switch {
+		case errno == unix.EINTR:
+			continue
+		case errno != 0:
+			return nil, errno
+		}
+		all = append(all, buf[:n]...)
+		if int(n) < len(buf) {
+			return all, nil
+		}
+		req.Param = buf[n-1] // continue after the last ID returned
+	}
+}
+
+// uniqueIDs maps the mountinfo IDs of the caller's mount namespace to
+// their unique IDs, covered mounts included; nil where the kernel has no
+// listmount or statmount (before 6.8).
+func uniqueIDs() map[int]uint64 {
+	ids, err := Listmount()
+	if err != nil {
+		return nil
+	}
+	out := make(map[int]uint64, len(ids))
+	for _, id := range ids {
+		if sm, err := Statmount(id, StatmountMntBasic); err == nil {
+			out[int(sm.MntIDOld)] = id
+		}
+	}
+	return out
+}
