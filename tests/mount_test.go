@@ -194,7 +194,7 @@ func TestMountReadOnlyRecursive(t *testing.T) {
 		t.Errorf("umount left mounts under %s:\nbefore:\n%s\nafter:\n%s", dst, before, after)
 	}
 	// -r is read-only, as in mount(8); -R is recursive.
-	expect(t, idmapkit(t, "mount", "-r", "-R", "--map", "b:0:100000:65536", src, dst), 0)
+	expect(t, idmapkit(t, "mount", "-rR", "--map", "b:0:100000:65536", src, dst), 0)
 	testutil.Unmount(t, dst)
 	if err := os.Chmod(filepath.Join(dst, "f"), 0o600); err == nil || !strings.Contains(err.Error(), "read-only") {
 		t.Errorf("chmod through -r: %v, want EROFS", err)

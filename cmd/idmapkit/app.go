@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 
 	"github.com/idmapkit/idmapkit/idmapmount"
 	"github.com/urfave/cli/v2"
@@ -23,6 +24,7 @@ func newApp() *cli.App {
 FROM+i, is presented as TO+i. "mount" presents it through an idmapped mount;
 "shift" writes it to disk. The same spec gives the same view.`,
 		DisableSliceFlagSeparator: true,
+		UseShortOptionHandling:    true, // -rR as in mount(8)
 		OnUsageError:              onUsageError,
 		ExitErrHandler:            func(*cli.Context, error) {}, // main picks the exit code
 		Action:                    runNoCommand,
@@ -94,6 +96,9 @@ func exitCode(err error) int {
 	}
 	var ec cli.ExitCoder
 	if errors.As(err, &ec) {
+		if strings.HasPrefix(ec.Error(), "No help topic") {
+			return exitUsage // "idmapkit help NOSUCHCOMMAND": urfave/cli says 3
+		}
 		return ec.ExitCode()
 	}
 	return exitFailed

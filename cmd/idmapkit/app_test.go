@@ -39,7 +39,7 @@ func TestVersion(t *testing.T) {
 // Bad usage shows the help on stderr with the error, and nothing on
 // stdout, so a script reading stdout gets no help text for data.
 func TestUsageHelpOnStderr(t *testing.T) {
-	for _, args := range [][]string{{"mount"}, {"nosuchcommand"}, {"list", "--nosuchflag"}, {}} {
+	for _, args := range [][]string{{"mount"}, {"nosuchcommand"}, {"list", "--nosuchflag"}, {}, {"mount", "-rX", "a", "b"}} {
 		r := runApp(t, args...)
 		if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, "USAGE:") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing on stdout, help on stderr", args, r.code, r.stdout, r.stderr)
@@ -52,5 +52,11 @@ func TestTableCellEscapes(t *testing.T) {
 		if got := orDash(in); got != want {
 			t.Errorf("orDash(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestHelpUnknownTopic(t *testing.T) {
+	if r := runApp(t, "help", "nosuchcommand"); r.code != exitUsage {
+		t.Errorf("help nosuchcommand: exit %d, want 2\n%s", r.code, r.stderr)
 	}
 }
