@@ -49,6 +49,35 @@ func Overlapping(a, b string) bool {
 	return slices.Contains(ca, cb[0]) || slices.Contains(cb, ca[0])
 }
 
+// tree is a directory to check against many others: its real path and
+// the devices and inodes of it and its ancestors, found once.
+type tree struct {
+	real  string
+	chain []devIno
+}
+
+func newTree(path string) (tree, error) {
+	real, err := resolve(path)
+	if err != nil {
+		return tree{}, err
+	}
+	chain, err := idChain(real)
+	return tree{real, chain}, err
+}
+
+// overlaps reports whether other, an absolute path without symlinks (as
+// the mount table gives one), is t, holds t, or lies inside t. The first
+// two are told by device and inode, so an alias of other through a bind
+// mount is caught; the third by path, which costs one stat per other
+// directory instead of one per ancestor.
+func (t tree) overlaps(other string) bool {
+	var st unix.Stat_t
+	if unix.Stat(other, &st) != nil {
+		return false
+	}
+	return slices.Contains(t.chain, devIno{st.Dev, st.Ino}) || within(other, t.real)
+}
+
 // overlayDirsInUse returns the upper and work directories of the overlays
 // in the mount table (mounted here, covered or not), by whoever made
 // them, that are given as absolute paths (a relative one, as mount(8)

@@ -118,8 +118,8 @@ func checkLowerDirs(cfg OverlayConfig) error {
 // inside or around, the upper or work directory of an overlay mounted
 // here (made by idmapkit or not, covered or not): overlayfs only warns
 // about that, and the two overlays would corrupt each other's view of the
-// upper. Directories are compared by device and inode, so a symlink or a
-// bind mount does not hide one.
+// upper. A symlink or a bind mount does not hide a directory in use (see
+// tree.overlaps).
 func checkUpperNotInUse(cfg OverlayConfig) error {
 	if cfg.Upper == "" {
 		return nil
@@ -129,8 +129,12 @@ func checkUpperNotInUse(cfg OverlayConfig) error {
 		return err
 	}
 	for _, mine := range []struct{ name, dir string }{{"upper", cfg.Upper}, {"work", cfg.Work}} {
+		t, err := newTree(mine.dir)
+		if err != nil {
+			return &StepError{Step: "resolve " + mine.name + " directory", Path: mine.dir, Err: errnoOf(err)}
+		}
 		for dir, mountpoint := range inUse {
-			if Overlapping(mine.dir, dir) {
+			if t.overlaps(dir) {
 				return &StepError{Step: "check " + mine.name + " directory", Path: mine.dir, Err: unix.EBUSY,
 					Hint: fmt.Sprintf("the overlay at %s already uses %s as its upper or work directory; give each overlay its own --upper and --work, apart from every other's", mountpoint, dir)}
 			}
