@@ -137,10 +137,6 @@ func explainSetattr(source string, userns *os.File, opts Options, err error) err
 	se := &StepError{Step: "mount_setattr", Flags: setattrFlags(opts), Path: source, Err: err}
 	switch {
 	case errors.Is(err, unix.EINVAL):
-		if idmappable(source) && (!opts.Recursive || firstUnsupportedOf(source) == "") {
-			se.Hint = "the filesystem can be idmapped (it takes another user namespace), so the kernel refuses this user namespace: it needs both a uid_map and a gid_map"
-			break
-		}
 		se.Hint = unsupportedHint(source, opts)
 	case errors.Is(err, unix.EPERM):
 		se.Hint = permHint(source, userns)
@@ -171,14 +167,6 @@ func idmappable(source string) bool {
 // idmap at all.
 var identity = Mapping{UID: IDMap{{0, 0, 1}}, GID: IDMap{{0, 0, 1}}}
 
-func firstUnsupportedOf(source string) string {
-	m, _, err := MountOf(source)
-	if err != nil {
-		return ""
-	}
-	return firstUnsupported(m)
-}
-
 // permHint tells an already idmapped source, and the initial user
 // namespace (which the kernel never idmaps with), from a lack of
 // privilege.
@@ -192,8 +180,10 @@ func permHint(source string, userns *os.File) string {
 	return "idmapping a mount needs CAP_SYS_ADMIN in the initial user namespace: run as root"
 }
 
-// unsupportedHint names the filesystem (and for a recursive mount, the
-// first submount) that cannot be idmapped.
+// unsupportedHint says what refused the idmap (EINVAL): for a recursive
+// mount, the first submount that cannot be idmapped; else the filesystem,
+// or, if it takes an idmap with a user namespace made for the purpose,
+// the user namespace given.
 func unsupportedHint(source string, opts Options) string {
 	m, _, err := MountOf(source)
 	if err != nil {
@@ -203,6 +193,9 @@ func unsupportedHint(source string, opts Options) string {
 		if bad := firstUnsupported(m); bad != "" {
 			return bad
 		}
+	}
+	if idmappable(source) {
+		return "the filesystem can be idmapped (it takes another user namespace), so the kernel refuses this user namespace: it needs both a uid_map and a gid_map"
 	}
 	if m.FSType == "overlay" {
 		return fmt.Sprintf("filesystem overlay (mounted at %s) does not support idmapped mounts itself: idmap its layers and build the overlay from them (idmapkit overlay), or try --fallback=chown", m.Mountpoint)

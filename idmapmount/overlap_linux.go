@@ -13,13 +13,9 @@ import (
 
 type devIno struct{ dev, ino uint64 }
 
-// idChain returns the device and inode of path and of each directory
-// above it, up to /, as the kernel resolves them.
-func idChain(path string) ([]devIno, error) {
-	real, err := resolve(path)
-	if err != nil {
-		return nil, err
-	}
+// idChain returns the device and inode of real (an absolute path without
+// symlinks) and of each directory above it, up to /.
+func idChain(real string) ([]devIno, error) {
 	var out []devIno
 	for p := real; ; p = filepath.Dir(p) {
 		var st unix.Stat_t
@@ -38,15 +34,15 @@ func idChain(path string) ([]devIno, error) {
 // reached through a symlink or a bind mount counts as the same; a path
 // that cannot be resolved overlaps nothing.
 func Overlapping(a, b string) bool {
-	ca, err := idChain(a)
+	ta, err := newTree(a)
 	if err != nil {
 		return false
 	}
-	cb, err := idChain(b)
+	tb, err := newTree(b)
 	if err != nil {
 		return false
 	}
-	return slices.Contains(ca, cb[0]) || slices.Contains(cb, ca[0])
+	return slices.Contains(ta.chain, tb.chain[0]) || slices.Contains(tb.chain, ta.chain[0])
 }
 
 // tree is a directory to check against many others: its real path and
