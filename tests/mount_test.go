@@ -162,13 +162,24 @@ func dst2(t *testing.T, src string) string {
 // waitForUidMap waits until unshare(1) has written pid's uid_map.
 func waitForUidMap(t *testing.T, pid int) {
 	t.Helper()
+	// Until unshare(2) has run, the process is still in the initial user
+	// namespace, whose uid_map is not empty either: wait for a namespace
+	// of its own first, then for its uid_map.
+	self, err := os.Readlink("/proc/self/ns/user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := "/proc/" + strconv.Itoa(pid)
 	for range 500 {
-		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/uid_map"); err == nil && len(b) > 0 {
-			return
+		ns, err := os.Readlink(proc + "/ns/user")
+		if err == nil && ns != self {
+			if b, err := os.ReadFile(proc + "/uid_map"); err == nil && len(b) > 0 {
+				return
+			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("unshare %d wrote no uid_map in 5 s", pid)
+	t.Fatalf("unshare %d made no user namespace with a uid_map in 5 s", pid)
 }
 
 func TestMountReadOnlyRecursive(t *testing.T) {
