@@ -64,12 +64,25 @@ type statmountFixed struct {
 	Spare2                                 [43]uint64
 }
 
-// mntIDReq is struct mnt_id_req, version 0 (24 bytes).
+// mntIDReq is struct mnt_id_req, version 1 (32 bytes; mnt_ns_id, Linux
+// 6.11). Requests without a namespace ID are sent as version 0 (24
+// bytes), which every kernel with the system calls takes.
 type mntIDReq struct {
-	Size  uint32
-	Spare uint32
-	MntID uint64
-	Param uint64
+	Size    uint32
+	Spare   uint32
+	MntID   uint64
+	Param   uint64
+	MntNSID uint64
+}
+
+// newMntIDReq asks about mntID in the mount namespace ns (0: the
+// caller's).
+func newMntIDReq(mntID, param, ns uint64) mntIDReq {
+	req := mntIDReq{Size: unix.MNT_ID_REQ_SIZE_VER0, MntID: mntID, Param: param, MntNSID: ns}
+	if ns != 0 {
+		req.Size = unix.MNT_ID_REQ_SIZE_VER1
+	}
+	return req
 }
 
 // statmountMaxBuf bounds the retry on EOVERFLOW: 340 extents per map at
@@ -81,7 +94,13 @@ const statmountMaxBuf = 1 << 20
 // (statmount(2), Linux 6.8; the uid and gid maps of an idmapped mount,
 // Linux 6.15). mask selects what to fetch.
 func Statmount(mntID uint64, mask uint64) (*StatmountResult, error) {
-	req := mntIDReq{Size: uint32(unsafe.Sizeof(mntIDReq{})), MntID: mntID, Param: mask}
+	return statmountNS(mntID, 0, mask)
+}
+
+// statmountNS is Statmount in the mount namespace with the ID ns (0: the
+// caller's; Linux 6.11 for another).
+func statmountNS(mntID, ns, mask uint64) (*StatmountResult, error) {
+	req := newMntIDReq(mntID, mask, ns)
 	for size := 4096; ; size *= 2 {
 		buf := make([]byte, size)
 		_, _, errno := unix.Syscall6(unix.SYS_STATMOUNT, uintptr(unsafe.Pointer(&req)),
@@ -163,8 +182,14 @@ const lsmtRoot = 0xffffffffffffffff
 // Listmount returns the unique IDs of every mount in the caller's mount
 // namespace (listmount(2), Linux 6.8), covered ones included.
 func Listmount() ([]uint64, error) {
+	return listmountNS(0)
+}
+
+// listmountNS is Listmount in the mount namespace with the ID ns (0: the
+// caller's; Linux 6.11 for another).
+func listmountNS(ns uint64) ([]uint64, error) {
 	var all []uint64
-	req := mntIDReq{Size: uint32(unsafe.Sizeof(mntIDReq{})), MntID: lsmtRoot}
+	req := newMntIDReq(lsmtRoot, 0, ns)
 	buf := make([]uint64, 512)
 	for {
 		n, _, errno := unix.Syscall6(unix.SYS_LISTMOUNT, uintptr(unsafe.Pointer(&req)),
