@@ -51,6 +51,8 @@ type Entry struct {
 	Copy    string    `json:"copy"`            // how it was made: "reflink" or "copy"
 	Shift   *Result   `json:"shift,omitempty"` // nil when reused
 	Seconds float64   `json:"seconds"`         // to make it (copy, shift, sync)
+
+	release func() // drops the use lock Get took
 }
 
 // cacheKey names the entry of a layer under a mapping: a hash, so that
@@ -72,13 +74,12 @@ func (i EntryInfo) matches(id LayerID, mapping string) bool {
 // idmapped, one entry per layer and mapping, for Overlay to use as lower
 // layers as they are.
 //
-// Entries are immutable once published and never deleted by idmapkit:
-// an overlay may be using one, and overlayfs must never see a lower layer
-// change. An entry is made in a temporary directory inside Dir and
-// renamed into place only when complete and synced, so a crash leaves at
-// most a temporary directory, which is never used and is removed later.
-// Remove entries by hand, when no overlay lists them as a layer
-// ("idmapkit list").
+// Entries are immutable once published: an overlay may be using one,
+// and overlayfs must never see a lower layer change. Only Prune removes
+// them, and only those no mount uses. An entry is made in a temporary
+// directory inside Dir and renamed into place only when complete and
+// synced, so a crash leaves at most a temporary directory, which is never
+// used and is removed later.
 type Cache struct {
 	// Dir is the cache directory; DefaultCacheDir when empty. Its
 	// filesystem needs trusted.* xattrs for layers with setuid files or

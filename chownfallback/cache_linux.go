@@ -44,10 +44,35 @@ func (c *Cache) Get(layer string, m idmapmount.Mapping) (*Entry, error) {
 	}
 	defer unlock()
 	e, err := c.lookup(key, id, mapping)
-	if err != nil || e != nil {
-		return e, err
+	if err == nil && e == nil {
+		e, err = c.build(key, id, m)
 	}
-	return c.build(key, id, m)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.hold(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// hold takes the entry's use lock (its directory, flocked shared) until
+// Release, so that Prune does not remove it between Get and the mount
+// that uses it. It is taken while Get still holds the key lock, which
+// Prune needs too: no Prune can come in between.
+func (e *Entry) hold() (err error) {
+	e.release, err = lockDir(e.Dir, unix.LOCK_SH)
+	return err
+}
+
+// Release drops the use lock Get took. Call it once the overlay that
+// uses the entry is mounted (the mount then keeps it in use) or has
+// failed. Releasing twice, or an entry not from Get, does nothing.
+func (e *Entry) Release() {
+	if e != nil && e.release != nil {
+		e.release()
+		e.release = nil
+	}
 }
 
 // ensureDir makes the cache directory, readable by root alone: the
@@ -88,7 +113,7 @@ func (c *Cache) lookup(key string, id LayerID, mapping string) (*Entry, error) {
 
 func badEntry(dir string, err error) error {
 	return &idmapmount.StepError{Step: "read cache entry", Path: dir, Err: fmt.Errorf("%w: %w", ErrBadEntry, err),
-		Hint: "idmapkit never changes a published entry; if no overlay uses it (idmapkit list), remove it by hand and it is made again"}
+		Hint: "idmapkit never changes a published entry, and cache prune keeps one that does not describe itself; if no mount uses it (idmapkit cache list), remove it by hand and it is made again"}
 }
 
 // build makes the entry key in a temporary directory and publishes it.

@@ -45,7 +45,7 @@ func TestCacheEntryIsTheIDMappedView(t *testing.T) {
 	layer, c := cacheLayer(t)
 	before := snapshot(t, layer)
 	m := mapping(t, "b:0:100000:65536")
-	e, err := c.Get(layer, m)
+	e, err := get(t, c, layer, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,11 +62,11 @@ func TestCacheEntryIsTheIDMappedView(t *testing.T) {
 	compareViews(t, snapshot(t, view), entry)
 	checkSameShape(t, before, entry)
 
-	again, err := c.Get(layer, m)
+	again, err := get(t, c, layer, m)
 	if err != nil || !again.Reused || again.Tree != e.Tree || again.Info.Inodes != e.Shift.Seen {
 		t.Fatalf("second Get: %+v, %v; want a reuse of %s", again, err, e.Tree)
 	}
-	other, err := c.Get(layer, mapping(t, "b:0:200000:65536"))
+	other, err := get(t, c, layer, mapping(t, "b:0:200000:65536"))
 	if err != nil || other.Reused || other.Tree == e.Tree {
 		t.Fatalf("Get with another mapping: %+v, %v; want a new entry", other, err)
 	}
@@ -100,7 +100,7 @@ func TestCacheReflink(t *testing.T) {
 	layer := mkdir(t, base, "layer")
 	buildFixture(t, layer, "d a 0:0 0755\nf a/f 5:5 0644\nx a/f user.k=v\nacl a/f u:5:r")
 	c := &Cache{Dir: filepath.Join(base, "cache")}
-	e, err := c.Get(layer, mapping(t, "b:0:100000:65536"))
+	e, err := get(t, c, layer, mapping(t, "b:0:100000:65536"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestCacheReflink(t *testing.T) {
 // already made, and the next Get makes the entry whole.
 func TestCacheFailedBuild(t *testing.T) {
 	layer, c := cacheLayer(t)
-	old, err := c.Get(layer, mapping(t, "b:0:300000:65536"))
+	old, err := get(t, c, layer, mapping(t, "b:0:300000:65536"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestCacheFailedBuild(t *testing.T) {
 				}
 				return nil
 			}
-			_, err := c.Get(layer, m)
+			_, err := get(t, c, layer, m)
 			cacheHook = nil
 			if !errors.Is(err, injected) {
 				t.Fatalf("Get: %v, want the injected error", err)
@@ -144,7 +144,7 @@ func TestCacheFailedBuild(t *testing.T) {
 			requireSame(t, "layer", layerSnap, snapshot(t, layer))
 		})
 	}
-	e, err := c.Get(layer, m)
+	e, err := get(t, c, layer, m)
 	if err != nil || e.Reused {
 		t.Fatalf("Get after the failures: %+v, %v", e, err)
 	}
@@ -182,7 +182,7 @@ func TestCacheCrash(t *testing.T) {
 			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 				t.Fatalf("child not killed at %s: %v\n%s", step, err, out)
 			}
-			e, err := c.Get(layer, m)
+			e, err := get(t, c, layer, m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +215,7 @@ func TestCacheCrashChild(t *testing.T) {
 		return nil
 	}
 	c := &Cache{Dir: os.Getenv("FB_CRASH_CACHE")}
-	_, err := c.Get(os.Getenv("FB_CRASH_LAYER"), mapping(t, "b:0:100000:65536"))
+	_, err := get(t, c, os.Getenv("FB_CRASH_LAYER"), mapping(t, "b:0:100000:65536"))
 	t.Fatalf("not killed at %s: %v", step, err)
 }
 
@@ -231,14 +231,14 @@ func TestCacheLeftovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Get(layer, mapping(t, "b:0:100000:65536")); err != nil {
+	if _, err := get(t, c, layer, mapping(t, "b:0:100000:65536")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); err != nil {
 		t.Fatalf("a temporary was removed while a build held the lock: %v", err)
 	}
 	unlock()
-	if _, err := c.Get(layer, mapping(t, "b:0:200000:65536")); err != nil {
+	if _, err := get(t, c, layer, mapping(t, "b:0:200000:65536")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
@@ -255,7 +255,7 @@ func TestCacheConcurrentGet(t *testing.T) {
 	entries := make([]*Entry, 4)
 	errs := make([]error, 4)
 	for i := range entries {
-		wg.Go(func() { entries[i], errs[i] = c.Get(layer, m) })
+		wg.Go(func() { entries[i], errs[i] = get(t, c, layer, m) })
 	}
 	wg.Wait()
 	made := 0
@@ -280,7 +280,7 @@ func TestCacheConcurrentGet(t *testing.T) {
 func TestCacheBadEntry(t *testing.T) {
 	layer, c := cacheLayer(t)
 	m := mapping(t, "b:0:100000:65536")
-	e, err := c.Get(layer, m)
+	e, err := get(t, c, layer, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,11 +289,11 @@ func TestCacheBadEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap := snapshot(t, e.Tree)
-	if _, err := c.Get(layer, m); !errors.Is(err, ErrBadEntry) {
+	if _, err := get(t, c, layer, m); !errors.Is(err, ErrBadEntry) {
 		t.Fatalf("Get of a mismatched entry: %v, want ErrBadEntry", err)
 	}
 	os.Remove(info)
-	if _, err := c.Get(layer, m); !errors.Is(err, ErrBadEntry) {
+	if _, err := get(t, c, layer, m); !errors.Is(err, ErrBadEntry) {
 		t.Fatalf("Get of an entry without entry.json: %v, want ErrBadEntry", err)
 	}
 	requireSame(t, "refused entry", snap, snapshot(t, e.Tree))
@@ -306,11 +306,21 @@ func TestCacheLongPath(t *testing.T) {
 	layer := mkdir(t, base, "layer")
 	buildFixture(t, layer, "long a 22 0:0")
 	c := &Cache{Dir: filepath.Join(base, "cache")}
-	_, err := c.Get(layer, mapping(t, "b:0:100000:65536"))
+	_, err := get(t, c, layer, mapping(t, "b:0:100000:65536"))
 	if err == nil || !strings.Contains(err.Error(), "PATH_MAX") || len(err.Error()) > 2000 {
 		t.Fatalf("Get of a layer with a long path: %v", err)
 	}
 	if names := cacheNames(t, c); len(names) != 0 {
 		t.Errorf("cache holds %v after a failed copy", names)
 	}
+}
+
+// get is c.Get, with the entry released when t ends: a held entry keeps
+// an fd open in its filesystem, which could not be unmounted whole.
+func get(t testing.TB, c *Cache, layer string, m idmapmount.Mapping) (*Entry, error) {
+	e, err := c.Get(layer, m)
+	if e != nil {
+		t.Cleanup(e.Release)
+	}
+	return e, err
 }

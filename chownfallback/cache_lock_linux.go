@@ -1,6 +1,7 @@
 package chownfallback
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,14 +23,53 @@ const tmpPrefix = ".tmp-"
 // LOCK_SH, optionally |LOCK_NB) and returns the unlock function. flock
 // locks are dropped by the kernel when the process dies, so a crash never
 // leaves the cache locked.
+//
+// Prune removes the lock file of an entry it removes, while holding it;
+// a process that opened the file before then and got the lock after
+// holds a lock on a file nobody else can find. So the lock counts only
+// if path still names the locked file; otherwise it is taken again on
+// the new one. Each retry follows a removal by Prune, which needs the
+// lock: maxLockRetries is far more than can happen in a row.
 func lockFile(path string, how int) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	for range maxLockRetries {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return nil, &idmapmount.StepError{Step: "open lock file", Path: path, Err: bareErr(err)}
+		}
+		if err := retryEINTR(func() error { return unix.Flock(int(f.Fd()), how) }); err != nil {
+			f.Close()
+			return nil, &idmapmount.StepError{Step: "flock", Flags: flockFlags(how), Path: path, Err: err}
+		}
+		if sameFile(f, path) {
+			return func() { f.Close() }, nil
+		}
+		f.Close()
+	}
+	return nil, &idmapmount.StepError{Step: "flock", Flags: flockFlags(how), Path: path, Err: unix.EAGAIN,
+		Hint: fmt.Sprintf("the lock file was removed and made again %d times while waiting for it", maxLockRetries)}
+}
+
+const maxLockRetries = 100
+
+// sameFile reports whether path names the file f has open.
+func sameFile(f *os.File, path string) bool {
+	var a, b unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &a) != nil || unix.Lstat(path, &b) != nil {
+		return false
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino
+}
+
+// lockDir flocks the directory dir itself: an entry's use lock, which
+// goes with the entry when Prune removes it (no file to leave behind).
+func lockDir(dir string, how int) (func(), error) {
+	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		return nil, &idmapmount.StepError{Step: "open lock file", Path: path, Err: bareErr(err)}
+		return nil, &idmapmount.StepError{Step: "open cache entry", Path: dir, Err: bareErr(err)}
 	}
 	if err := retryEINTR(func() error { return unix.Flock(int(f.Fd()), how) }); err != nil {
 		f.Close()
-		return nil, &idmapmount.StepError{Step: "flock", Flags: flockFlags(how), Path: path, Err: err}
+		return nil, &idmapmount.StepError{Step: "flock", Flags: flockFlags(how), Path: dir, Err: err}
 	}
 	return func() { f.Close() }, nil
 }

@@ -27,6 +27,14 @@ func Overlay(target string, cfg OverlayConfig) (*OverlayReport, error) {
 		return nil, err
 	}
 	layers, err := routeLayers(cfg)
+	// The entries are held from Get until the overlay is mounted (it then
+	// keeps them in use itself) or has failed: Prune must not remove one
+	// in between.
+	defer func() {
+		for _, l := range layers {
+			l.Entry.Release()
+		}
+	}()
 	rep := &OverlayReport{Layers: layers}
 	if err != nil {
 		return rep, err

@@ -23,3 +23,9 @@ func Shift(dir string, m idmapmount.Mapping, opts Options) (*Result, error) {
 func TakeCensus(dir string, jobs int, seen *atomic.Uint64) (*Census, error) {
 	return nil, errNotLinux
 }
+
+// Entries needs Linux.
+func (c *Cache) Entries() ([]CachedEntry, error) { return nil, errNotLinux }
+
+// Prune needs Linux.
+func (c *Cache) Prune(dryRun bool) (*PruneResult, error) { return nil, errNotLinux }
