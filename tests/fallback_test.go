@@ -4,6 +4,7 @@ package tests
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -599,4 +600,64 @@ func tableHasRow(table, row string) bool {
 		}
 	}
 	return false
+}
+
+// TestCacheCommands: "cache list" shows each shifted copy and the mounts
+// that use it; "cache prune" removes the copies no mount uses, and only
+// those, so an overlay in use keeps working; bad usage exits 2.
+func TestCacheCommands(t *testing.T) {
+	testutil.RequireKernel(t, 6, 12, "NS_MNT_GET_NEXT")
+	t.Setenv("IDMAPKIT_STATE_DIR", t.TempDir())
+	base := testutil.Tmpfs(t)
+	cache := filepath.Join(base, "cache")
+	t.Setenv("IDMAPKIT_CACHE_DIR", cache)
+	layer := fbRamfs(t, base, "layer")
+	for _, d := range []string{"kept", "gone"} {
+		if err := os.Mkdir(filepath.Join(base, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect(t, idmapkit(t, "overlay", "--fallback=chown", "--lower", layer, "--map", fbSpec, base+"/kept"), 0, "made a shifted copy")
+	testutil.Unmount(t, base+"/kept")
+	expect(t, idmapkit(t, "overlay", "--fallback=chown", "--lower", layer, "--map", "b:0:300000:65536", base+"/gone"), 0, "made a shifted copy")
+	expect(t, idmapkit(t, "umount", base+"/gone"), 0)
+
+	var listed []struct {
+		Info   struct{ Mapping string }
+		UsedBy []struct{ Mountpoint string } `json:"used_by"`
+	}
+	r := idmapkit(t, "cache", "list", "--format", "json")
+	expect(t, r, 0)
+	if err := json.Unmarshal([]byte(r.stdout), &listed); err != nil || len(listed) != 2 {
+		t.Fatalf("cache list: %v\n%s", err, r.stdout)
+	}
+	for _, e := range listed {
+		want := map[string]int{fbSpec: 1, "b:0:300000:65536": 0}[e.Info.Mapping]
+		if len(e.UsedBy) != want || want == 1 && e.UsedBy[0].Mountpoint != base+"/kept" {
+			t.Errorf("cache list: %s used by %+v, want %d mount(s)", e.Info.Mapping, e.UsedBy, want)
+		}
+	}
+	entries := readViewIno(t, cache)
+	expect(t, idmapkit(t, "cache", "prune", "--dry-run"), 0)
+	sameView(t, "cache after prune --dry-run", entries, readViewIno(t, cache))
+	if r := idmapkit(t, "cache", "prune", "--dry-run"); !strings.Contains(r.stdout, "would remove 1 entries") {
+		t.Errorf("prune --dry-run:\n%s", r)
+	}
+	if r := idmapkit(t, "cache", "prune"); r.code != 0 || !strings.Contains(r.stdout, "removed 1 entries") || !strings.Contains(r.stdout, "kept 1") {
+		t.Errorf("prune:\n%s", r)
+	}
+	if got := ownerOf(t, base+"/kept/bin/sh"); got != "100000:100000" {
+		t.Errorf("the overlay in use after prune: owner %s, want 100000:100000", got)
+	}
+	expect(t, idmapkit(t, "umount", base+"/kept"), 0)
+	if r := idmapkit(t, "cache", "prune"); !strings.Contains(r.stdout, "removed 1 entries") {
+		t.Errorf("prune after umount:\n%s", r)
+	}
+	if r := idmapkit(t, "cache", "list"); strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("cache list of an empty cache:\n%s", r)
+	}
+
+	for _, args := range [][]string{{"cache"}, {"cache", "nosuch"}, {"cache", "list", "extra"}, {"cache", "prune", "--format", "xml"}} {
+		expect(t, idmapkit(t, args...), 2)
+	}
 }

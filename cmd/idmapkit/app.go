@@ -36,6 +36,7 @@ FROM+i, is presented as TO+i. "mount" presents it through an idmapped mount;
 			shiftCommand(),
 			idsCommand(),
 			probeCommand(),
+			cacheCommand(),
 		},
 	}
 }

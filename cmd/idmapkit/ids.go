@@ -51,7 +51,7 @@ func runIDs(c *cli.Context) error {
 
 func printCensus(c *cli.Context, format string, census *chownfallback.Census) {
 	if format == "json" {
-		printJSON(c.App.Writer, census)
+		_ = writeJSON(c.App.Writer, census)
 		return
 	}
 	for _, e := range census.Errors {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -46,9 +45,7 @@ func runList(c *cli.Context) error {
 		return fmt.Errorf("list: %w", err)
 	}
 	if format == "json" {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+		return writeJSON(c.App.Writer, entries)
 	}
 	return listTable(c, entries)
 }

@@ -36,8 +36,9 @@ With --fallback=chown, a layer whose filesystem cannot be idmapped (such as
 ramfs) is copied into --cache-dir (cp -a, sharing data blocks with reflinks
 where the filesystem can), the copy is shifted to the mapping, and the
 overlay uses the copy. The layer itself is never changed. The copy is made
-once per layer and mapping and reused after; idmapkit never changes or
-removes it (remove entries by hand when no overlay lists them).`,
+once per layer and mapping and reused after; idmapkit never changes it, and
+removes it only when asked to by "idmapkit cache prune", which keeps every
+copy a mount still uses.`,
 		Flags: append(mappingFlags(),
 			&cli.StringSliceFlag{Name: "lower", Aliases: []string{"l"}, Usage: "lower layer `DIR`, top first; repeatable"},
 			&cli.StringFlag{Name: "upper", Usage: "upper `DIR` for the user's writes (not idmapped); needs --work"},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -14,9 +13,7 @@ func printProbe(c *cli.Context, format string, rep probeReport) error {
 	w := c.App.Writer
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(w, rep)
 	case "nfd":
 		for _, line := range fsprobe.NFD(rep.Kernel, append(rep.Mounts, rep.Blockers...)) {
 			fmt.Fprintln(w, line)

@@ -109,7 +109,7 @@ func printShift(c *cli.Context, format string, res *chownfallback.Result) {
 		fmt.Fprintf(c.App.ErrWriter, "idmapkit: warning: %s\n", w)
 	}
 	if format == "json" {
-		printJSON(c.App.Writer, res)
+		_ = writeJSON(c.App.Writer, res)
 		return
 	}
 	for _, e := range res.Errors {
@@ -139,8 +139,10 @@ func printMountPoints(w io.Writer, mounts []string) {
 	}
 }
 
-func printJSON(w io.Writer, v any) {
+// writeJSON writes v as indented JSON: the --format json of every
+// command.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	return enc.Encode(v)
 }
