@@ -42,6 +42,9 @@ var (
 // initial user namespace to see them all. Before 6.12 it fails with
 // ENOTTY: there is no other way to reach a namespace without a process.
 func SystemMountTables() ([]NamespaceTable, error) {
+	if err := requireInitialUserns(); err != nil {
+		return nil, err
+	}
 	ids, err := mountNamespaceIDs()
 	if err != nil {
 		return nil, err
@@ -60,6 +63,26 @@ func SystemMountTables() ([]NamespaceTable, error) {
 	}
 	return tables, nil
 }
+
+// requireInitialUserns fails outside the initial user namespace: from a
+// user namespace below it (a container), the kernel shows only the mount
+// namespaces that namespace owns, so an answer would leave out the host's.
+func requireInitialUserns() error {
+	const self = "/proc/self/ns/user"
+	var st unix.Stat_t
+	if err := unix.Stat(self, &st); err != nil {
+		return &StepError{Step: "stat", Path: self, Err: err}
+	}
+	if st.Ino != procUserInitIno {
+		return &StepError{Step: "check user namespace", Path: self, Err: unix.EPERM,
+			Hint: "this process is in a user namespace other than the initial one (a container?), from which the host's mount namespaces cannot be seen: run on the host, as root"}
+	}
+	return nil
+}
+
+// procUserInitIno is the inode number nsfs gives the initial user
+// namespace, and no other (PROC_USER_INIT_INO, include/linux/proc_ns.h).
+const procUserInitIno = 0xEFFFFFFD
 
 // mountNamespaceIDs walks from the caller's mount namespace to the last
 // one and to the first, and returns every ID seen, sorted.

@@ -2,7 +2,9 @@ package idmapmount
 
 import (
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/idmapkit/idmapkit/internal/testutil"
@@ -47,5 +49,28 @@ func TestSystemMountTables(t *testing.T) {
 	}
 	if !older {
 		t.Errorf("no mount namespace older than this one (%d) in %d tables", own.ID, len(tables))
+	}
+}
+
+// TestSystemMountTablesInContainer: from a user namespace other than the
+// initial one, where the walk would miss mount namespaces, it refuses.
+func TestSystemMountTablesInContainer(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireCmd(t, "unshare")
+	if os.Getenv("IDMAPKIT_SYSTABLES_CHILD") == "1" {
+		_, err := SystemMountTables()
+		if err == nil || !strings.Contains(err.Error(), "run on the host") {
+			t.Fatalf("SystemMountTables in a user namespace: %v", err)
+		}
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", exe, "-test.run=^TestSystemMountTablesInContainer$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "IDMAPKIT_SYSTABLES_CHILD=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("in a user namespace: %v\n%s", err, out)
 	}
 }

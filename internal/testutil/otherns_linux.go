@@ -5,8 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // ProcessMountNS runs the shell script setup in a new private mount
@@ -42,22 +45,29 @@ func PinnedMountNS(t testing.TB, setup string) {
 	t.Helper()
 	RequireMountNS(t)
 	RequireCmd(t, "unshare")
+	RequireCmd(t, "taskset")
 	file := filepath.Join(Tmpfs(t), "mntns")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// The kernel refuses (EINVAL) to bind a mount namespace's file into a
 	// namespace whose ID is not lower (against reference loops), and IDs
-	// are not handed out in creation order: on Linux 6.18 here, two
-	// namespaces made one after the other on different CPUs get IDs
-	// thousands apart, either way round. A new namespace made on the
-	// wrong CPU is refused; the next try lands on a CPU at random, so
-	// pinAttempts refusals in a row are as likely as 2^-32 on two CPUs.
-	const pinAttempts = 32
+	// are not handed out in creation order: on Linux 6.18 here each CPU
+	// hands them out from its own run, so a namespace made on another
+	// CPU than the one that made the caller's may get a lower ID. The
+	// CPU that made the caller's namespace always gives a higher one, so
+	// the namespace is made on each CPU in turn until one is taken.
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
 	var out []byte
 	var err error
-	for range pinAttempts {
-		out, err = exec.Command("unshare", "--mount="+file, "--propagation", "private", "sh", "-ec", setup).CombinedOutput()
+	for cpu := range maxCPUs {
+		if !set.IsSet(cpu) {
+			continue
+		}
+		out, err = exec.Command("taskset", "-c", strconv.Itoa(cpu), "unshare", "--mount="+file, "--propagation", "private", "sh", "-ec", setup).CombinedOutput()
 		if err == nil {
 			Unmount(t, file)
 			return
@@ -68,3 +78,7 @@ func PinnedMountNS(t testing.TB, setup string) {
 	}
 	t.Fatalf("setup in a pinned mount namespace: %v\n%s", err, out)
 }
+
+// maxCPUs bounds the CPU numbers PinnedMountNS tries: the size of a
+// unix.CPUSet.
+const maxCPUs = 1024
