@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/idmapkit/idmapkit/idmapmount"
@@ -81,6 +82,44 @@ func (e *Entry) Release() {
 func (c *Cache) ensureDir() error {
 	if err := os.MkdirAll(c.dir(), 0o700); err != nil {
 		return &idmapmount.StepError{Step: "make cache directory", Path: c.dir(), Err: bareErr(err)}
+	}
+	tag := filepath.Join(c.dir(), cacheTagName)
+	f, err := os.OpenFile(tag, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err == nil {
+		_, err = f.WriteString(cacheTagText)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return &idmapmount.StepError{Step: "write cache directory tag", Path: tag, Err: bareErr(err)}
+	}
+	return nil
+}
+
+// The cache directory carries a tag (the Cache Directory Tagging
+// convention, https://bford.info/cachedir/: backup tools skip what can
+// be made again). Prune and Entries work only in a directory that has
+// it, so that a mistyped --cache-dir is refused, not cleaned.
+const (
+	cacheTagName      = "CACHEDIR.TAG"
+	cacheTagSignature = "Signature: 8a477f597d28d172789f06886806bc55"
+	cacheTagText      = cacheTagSignature + "\n# The shifted layer copies of idmapkit overlay --fallback=chown.\n# For information about cache directory tags, see https://bford.info/cachedir/\n"
+)
+
+// checkTag fails unless the cache directory has idmapkit's tag.
+func (c *Cache) checkTag() error {
+	tag := filepath.Join(c.dir(), cacheTagName)
+	b, err := os.ReadFile(tag)
+	if err == nil && !strings.HasPrefix(string(b), cacheTagSignature) {
+		err = fmt.Errorf("no cache directory signature")
+	}
+	if err != nil {
+		return &idmapmount.StepError{Step: "read cache directory tag", Path: tag, Err: fmt.Errorf("%w: %w", ErrNotCache, bareErr(err)),
+			Hint: fmt.Sprintf("%s is not a cache directory made by idmapkit overlay --fallback=chown; check --cache-dir", c.dir())}
 	}
 	return nil
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+	"regexp"
 
 	"github.com/idmapkit/idmapkit/idmapmount"
 	"golang.org/x/sys/unix"
@@ -97,6 +97,11 @@ func (c *Cache) beginBuild() (release func(), err error) {
 	return lockFile(lock, unix.LOCK_SH)
 }
 
+// leftoverName matches the temporary names the cache makes: entries
+// being built or removed (tmpPrefix, 16 digits of the key, a random
+// suffix) and reflink probes. Nothing else in the directory is touched.
+var leftoverName = regexp.MustCompile(`^\.tmp-([0-9a-f]{16}|reflink)-`)
+
 // removeLeftovers removes the temporary entry directories. The caller
 // holds the build lock exclusively.
 func (c *Cache) removeLeftovers() {
@@ -105,7 +110,7 @@ func (c *Cache) removeLeftovers() {
 		return
 	}
 	for _, n := range names {
-		if strings.HasPrefix(n.Name(), tmpPrefix) {
+		if leftoverName.MatchString(n.Name()) {
 			_ = os.RemoveAll(filepath.Join(c.dir(), n.Name()))
 		}
 	}

@@ -18,6 +18,12 @@ import (
 // idmapmount.SystemMountTables: it fails rather than miss a namespace).
 // A missing cache directory has no entries.
 func (c *Cache) Entries() ([]CachedEntry, error) {
+	if _, err := os.Stat(c.dir()); errors.Is(err, os.ErrNotExist) {
+		return []CachedEntry{}, nil
+	}
+	if err := c.checkTag(); err != nil {
+		return nil, err
+	}
 	entries, err := c.readEntries()
 	if err != nil || len(entries) == 0 {
 		return entries, err
@@ -38,6 +44,9 @@ func (c *Cache) Entries() ([]CachedEntry, error) {
 func (c *Cache) Prune(dryRun bool) (*PruneResult, error) {
 	if _, err := os.Stat(c.dir()); errors.Is(err, os.ErrNotExist) {
 		return &PruneResult{Entries: []CachedEntry{}, DryRun: dryRun}, nil
+	}
+	if err := c.checkTag(); err != nil {
+		return nil, err
 	}
 	release, err := c.beginBuild() // removes crashed builds' leftovers
 	if err != nil {

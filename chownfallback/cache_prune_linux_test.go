@@ -23,7 +23,7 @@ import (
 type pruneFixture struct {
 	c                                           *Cache
 	overlay, process, pinned, unused, held, bad *Entry
-	foreign, leftover                           string
+	foreign, foreignTmp, leftover               string
 }
 
 func newPruneFixture(t *testing.T) *pruneFixture {
@@ -56,6 +56,7 @@ func newPruneFixture(t *testing.T) *pruneFixture {
 	f.bad.Dir = mkdir(t, c.Dir, f.bad.Key)
 	writeFile(t, filepath.Join(f.bad.Dir, "entry.json"), "{")
 	f.foreign = mkdir(t, c.Dir, "notes")
+	f.foreignTmp = mkdir(t, c.Dir, ".tmp-notours")
 	f.leftover = mkdir(t, c.Dir, tmpPrefix+"0123456789abcdef-crashed")
 	return f
 }
@@ -101,8 +102,10 @@ func TestCachePrune(t *testing.T) {
 			t.Errorf("%s still there after Prune: %v", p, err)
 		}
 	}
-	if _, err := os.Stat(f.foreign); err != nil {
-		t.Errorf("a directory that is not an entry was touched: %v", err)
+	for _, p := range []string{f.foreign, f.foreignTmp} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s, not an entry nor a leftover, was touched: %v", p, err)
+		}
 	}
 
 	// Released, the held entry goes too; the next Get makes it again.
@@ -115,6 +118,26 @@ func TestCachePrune(t *testing.T) {
 		t.Fatalf("Get after Prune: %+v, %v", again, err)
 	}
 	again.Release()
+}
+
+// TestCachePruneNotACache: a directory idmapkit did not make a cache of
+// (a mistyped --cache-dir) is refused, and nothing in it is touched.
+func TestCachePruneNotACache(t *testing.T) {
+	dir := testutil.Tmpfs(t)
+	key := strings.Repeat("cd", 32)
+	for _, d := range []string{key, tmpPrefix + "0123456789abcdef-x"} {
+		mkdir(t, dir, d)
+	}
+	writeFile(t, filepath.Join(dir, key, "entry.json"), `{"version":"v0"}`)
+	before := snapshot(t, dir)
+	c := &Cache{Dir: dir}
+	if _, err := c.Prune(false); !errors.Is(err, ErrNotCache) {
+		t.Fatalf("Prune of a directory without the tag: %v, want ErrNotCache", err)
+	}
+	if _, err := c.Entries(); !errors.Is(err, ErrNotCache) {
+		t.Fatalf("Entries of a directory without the tag: %v, want ErrNotCache", err)
+	}
+	requireSame(t, "not a cache", before, snapshot(t, dir))
 }
 
 func checkPruned(t *testing.T, res *PruneResult, f *pruneFixture, dryRun bool) {

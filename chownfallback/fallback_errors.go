@@ -14,4 +14,7 @@ var (
 	// ErrBadEntry is returned for a cache entry whose description does
 	// not match the layer and mapping it is filed under, or is missing.
 	ErrBadEntry = errors.New("bad layer cache entry")
+	// ErrNotCache is returned by Cache.Prune and Cache.Entries for a
+	// directory without the cache directory tag idmapkit writes.
+	ErrNotCache = errors.New("not an idmapkit layer cache")
 )

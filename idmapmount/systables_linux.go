@@ -145,8 +145,11 @@ func walkMountNamespaces(start int, req uintptr) ([]uint64, error) {
 }
 
 func hintNSWalk(err error) string {
-	if err == unix.ENOTTY || err == unix.EINVAL {
+	switch err {
+	case unix.ENOTTY, unix.EINVAL:
 		return "walking every mount namespace needs Linux 6.12 (NS_MNT_GET_NEXT)"
+	case unix.EPERM:
+		return "walking every mount namespace needs CAP_SYS_ADMIN: run as root"
 	}
 	return ""
 }
