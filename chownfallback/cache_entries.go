@@ -38,7 +38,11 @@ func (e CachedEntry) InUse() bool {
 type PruneResult struct {
 	Entries []CachedEntry `json:"entries"`
 	Removed int           `json:"removed"` // entries removed (or that would be, with DryRun)
-	Inodes  uint64        `json:"inodes"`  // the inodes they held
-	Kept    int           `json:"kept"`    // entries left in place
-	DryRun  bool          `json:"dry_run"`
+	// Leftovers are what crashed builds and prunes left, removed (or
+	// that would be): temporary directories, lock files of removed
+	// entries.
+	Leftovers []string `json:"leftovers"`
+	Inodes    uint64   `json:"inodes"` // the inodes they held
+	Kept      int      `json:"kept"`   // entries left in place
+	DryRun    bool     `json:"dry_run"`
 }

@@ -76,26 +76,70 @@ func (e *Entry) Release() {
 	}
 }
 
-// ensureDir makes the cache directory, readable by root alone: the
-// entries are lower layers of users' overlays and nobody else may
-// change them.
+// ensureDir makes the cache directory, readable by root alone (the
+// entries are lower layers of users' overlays and nobody else may change
+// them), with its tag.
 func (c *Cache) ensureDir() error {
-	if err := os.MkdirAll(c.dir(), 0o700); err != nil {
-		return &idmapmount.StepError{Step: "make cache directory", Path: c.dir(), Err: bareErr(err)}
-	}
-	tag := filepath.Join(c.dir(), cacheTagName)
-	f, err := os.OpenFile(tag, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return nil
-	}
-	if err == nil {
-		_, err = f.WriteString(cacheTagText)
-		if cerr := f.Close(); err == nil {
-			err = cerr
+	if _, err := os.Lstat(c.dir()); errors.Is(err, os.ErrNotExist) {
+		if err := c.makeDir(); err != nil {
+			return err
 		}
 	}
+	return c.ensureTag()
+}
+
+// makeDir makes the cache directory with its tag already in it: it is
+// made under a temporary name beside, and renamed into place, so that a
+// prune never finds it without its tag.
+func (c *Cache) makeDir() error {
+	dir := c.dir()
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return &idmapmount.StepError{Step: "make cache directory", Path: parent, Err: bareErr(err)}
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-") // mode 0700
 	if err != nil {
-		return &idmapmount.StepError{Step: "write cache directory tag", Path: tag, Err: bareErr(err)}
+		return &idmapmount.StepError{Step: "make cache directory", Path: parent, Err: bareErr(err)}
+	}
+	err = writeTag(filepath.Join(tmp, cacheTagName))
+	if err == nil {
+		err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE)
+		if err == unix.EEXIST {
+			err = nil // another process made it first
+		} else if err != nil {
+			err = &idmapmount.StepError{Step: "renameat2", Flags: "RENAME_NOREPLACE", Path: dir, Err: err}
+		}
+	}
+	_ = os.RemoveAll(tmp) // gone already, unless another process won
+	return err
+}
+
+// ensureTag tags a cache directory that has no tag (made by hand): the
+// tag is written under a temporary name and linked into place whole.
+func (c *Cache) ensureTag() error {
+	tag := filepath.Join(c.dir(), cacheTagName)
+	if _, err := os.Lstat(tag); err == nil {
+		return nil
+	}
+	f, err := os.CreateTemp(c.dir(), tmpPrefix+"tag-")
+	if err != nil {
+		return &idmapmount.StepError{Step: "write cache directory tag", Path: c.dir(), Err: bareErr(err)}
+	}
+	tmp := f.Name()
+	f.Close()
+	defer os.Remove(tmp)
+	if err := writeTag(tmp); err != nil {
+		return err
+	}
+	if err := os.Link(tmp, tag); err != nil && !errors.Is(err, os.ErrExist) {
+		return &idmapmount.StepError{Step: "link cache directory tag", Path: tag, Err: bareErr(err)}
+	}
+	return nil
+}
+
+func writeTag(path string) error {
+	if err := os.WriteFile(path, []byte(cacheTagText), 0o600); err != nil {
+		return &idmapmount.StepError{Step: "write cache directory tag", Path: path, Err: bareErr(err)}
 	}
 	return nil
 }

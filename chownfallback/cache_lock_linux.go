@@ -1,6 +1,7 @@
 package chownfallback
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,10 +32,29 @@ const tmpPrefix = ".tmp-"
 // the new one. Each retry follows a removal by Prune, which needs the
 // lock: maxLockRetries is far more than can happen in a row.
 func lockFile(path string, how int) (func(), error) {
+	return lockOpen(path, how, os.O_CREATE)
+}
+
+// lockExisting is lockFile for a lock file that may not exist, which it
+// does not create (for a prune that must change nothing): a missing
+// file is a lock nobody holds, and the unlock function is a no-op.
+func lockExisting(path string, how int) (func(), error) {
+	unlock, err := lockOpen(path, how, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return func() {}, nil
+	}
+	return unlock, err
+}
+
+func lockOpen(path string, how, create int) (func(), error) {
 	for range maxLockRetries {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		f, err := os.OpenFile(path, os.O_RDWR|create|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 		if err != nil {
-			return nil, &idmapmount.StepError{Step: "open lock file", Path: path, Err: bareErr(err)}
+			se := &idmapmount.StepError{Step: "open lock file", Path: path, Err: bareErr(err)}
+			if errors.Is(err, unix.EROFS) {
+				se.Hint = "the cache directory is on a read-only filesystem; making, using and pruning entries all take locks there"
+			}
+			return nil, se
 		}
 		if err := retryEINTR(func() error { return unix.Flock(int(f.Fd()), how) }); err != nil {
 			f.Close()
@@ -99,19 +119,32 @@ func (c *Cache) beginBuild() (release func(), err error) {
 
 // leftoverName matches the temporary names the cache makes: entries
 // being built or removed (tmpPrefix, 16 digits of the key, a random
-// suffix) and reflink probes. Nothing else in the directory is touched.
-var leftoverName = regexp.MustCompile(`^\.tmp-([0-9a-f]{16}|reflink)-`)
+// suffix), reflink probes and tags being written. Nothing else in the directory is touched.
+var leftoverName = regexp.MustCompile(`^\.tmp-([0-9a-f]{16}|reflink|tag)-`)
 
-// removeLeftovers removes the temporary entry directories. The caller
-// holds the build lock exclusively.
-func (c *Cache) removeLeftovers() {
-	names, err := os.ReadDir(c.dir())
-	if err != nil {
-		return
-	}
-	for _, n := range names {
-		if leftoverName.MatchString(n.Name()) {
-			_ = os.RemoveAll(filepath.Join(c.dir(), n.Name()))
+// removeLeftovers removes the temporary entry directories, and returns
+// those it removed. The caller holds the build lock exclusively.
+func (c *Cache) removeLeftovers() []string {
+	var removed []string
+	for _, p := range c.leftovers() {
+		if removeTree(p) == nil {
+			removed = append(removed, p)
 		}
 	}
+	return removed
+}
+
+// leftovers lists the temporary entry directories (and reflink probes).
+func (c *Cache) leftovers() []string {
+	names, err := os.ReadDir(c.dir())
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range names {
+		if leftoverName.MatchString(n.Name()) {
+			out = append(out, filepath.Join(c.dir(), n.Name()))
+		}
+	}
+	return out
 }

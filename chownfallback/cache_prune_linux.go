@@ -32,43 +32,48 @@ func (c *Cache) Entries() ([]CachedEntry, error) {
 }
 
 // Prune removes the entries no mount uses, in any mount namespace, and
-// that no running idmapkit holds, with the temporary directories of
-// crashed builds. With dryRun it only reports what it would remove.
+// that no running idmapkit holds, with what crashed builds and prunes
+// left (temporary directories, lock files of removed entries). With
+// dryRun it changes nothing, not even a lock file, and reports what it
+// would remove.
 //
 // Each entry is locked against Get (its key lock) and against an overlay
 // being mounted on it (its use lock, which Get hands to the overlay)
 // before the mount tables are read, so an entry found unused cannot
 // become used before it is gone. An entry is first renamed out of its
-// name, then removed: a crash leaves a temporary directory, removed
-// later, never half an entry under its name.
+// name, then removed without crossing into anything mounted inside it:
+// a crash leaves a temporary directory, removed later, never half an
+// entry under its name.
 func (c *Cache) Prune(dryRun bool) (*PruneResult, error) {
+	res := &PruneResult{Entries: []CachedEntry{}, Leftovers: []string{}, DryRun: dryRun}
 	if _, err := os.Stat(c.dir()); errors.Is(err, os.ErrNotExist) {
-		return &PruneResult{Entries: []CachedEntry{}, DryRun: dryRun}, nil
+		return res, nil
 	}
 	if err := c.checkTag(); err != nil {
 		return nil, err
 	}
-	release, err := c.beginBuild() // removes crashed builds' leftovers
+	release, err := c.pruneLeftovers(res)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	entries, err := c.readEntries()
-	if err != nil {
+	if res.Entries, err = c.readEntries(); err != nil {
 		return nil, err
 	}
-	locks := c.lockEntries(entries)
+	locks, err := c.lockEntries(res.Entries, dryRun)
 	defer func() {
 		for _, unlock := range locks {
 			unlock()
 		}
 	}()
-	if err := markUses(entries); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	res := &PruneResult{Entries: entries, DryRun: dryRun}
-	for i := range entries {
-		e := &entries[i]
+	if err := markUses(res.Entries); err != nil {
+		return nil, err
+	}
+	for i := range res.Entries {
+		e := &res.Entries[i]
 		if e.InUse() {
 			res.Kept++
 			continue
@@ -83,6 +88,66 @@ func (c *Cache) Prune(dryRun bool) (*PruneResult, error) {
 		res.Inodes += e.Info.Inodes
 	}
 	return res, nil
+}
+
+// pruneLeftovers removes (or, in a dry run, lists) the leftovers of
+// crashed builds and prunes into res.Leftovers, and returns holding the
+// build lock shared, as builds do, so that no other process's cleanup
+// runs meanwhile.
+func (c *Cache) pruneLeftovers(res *PruneResult) (release func(), err error) {
+	lock := filepath.Join(c.dir(), buildLock)
+	if res.DryRun {
+		res.Leftovers = append(res.Leftovers, c.leftovers()...)
+		res.Leftovers = append(res.Leftovers, c.orphanLocks(true)...)
+		return lockExisting(lock, unix.LOCK_SH)
+	}
+	unlock, err := lockFile(lock, unix.LOCK_EX|unix.LOCK_NB)
+	switch {
+	case err == nil:
+		res.Leftovers = append(res.Leftovers, c.removeLeftovers()...)
+		unlock()
+	case !errors.Is(err, unix.EWOULDBLOCK):
+		return nil, err
+	}
+	if release, err = lockFile(lock, unix.LOCK_SH); err != nil {
+		return nil, err
+	}
+	res.Leftovers = append(res.Leftovers, c.orphanLocks(false)...)
+	return release, nil
+}
+
+// orphanLocks removes (or with dryRun only finds) the key lock files
+// whose entry does not exist and that nobody holds: a prune killed
+// between removing an entry and its lock file leaves one. A Get waiting
+// on a removed lock file takes the lock again on a new one (lockFile).
+func (c *Cache) orphanLocks(dryRun bool) []string {
+	names, err := os.ReadDir(c.dir())
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range names {
+		key, ok := strings.CutSuffix(n.Name(), ".lock")
+		if !ok || !isKey(key) {
+			continue
+		}
+		path := filepath.Join(c.dir(), n.Name())
+		lock := lockFile
+		if dryRun {
+			lock = lockExisting
+		}
+		unlock, err := lock(path, unix.LOCK_EX|unix.LOCK_NB)
+		if err != nil {
+			continue // held: a Get is making the entry
+		}
+		if _, err := os.Lstat(filepath.Join(c.dir(), key)); errors.Is(err, os.ErrNotExist) {
+			if dryRun || os.Remove(path) == nil {
+				out = append(out, path)
+			}
+		}
+		unlock()
+	}
+	return out
 }
 
 // readEntries reads the entries' descriptions. Names that are not an
@@ -135,28 +200,40 @@ func (c *Cache) readEntry(key string) CachedEntry {
 }
 
 // lockEntries takes, without waiting, the key lock and the use lock of
-// each entry that Prune could remove, and marks the others Busy.
-func (c *Cache) lockEntries(entries []CachedEntry) []func() {
+// each entry that Prune could remove, and marks the others Busy. A dry
+// run creates no lock file. Any failure other than a lock held elsewhere
+// is an error.
+func (c *Cache) lockEntries(entries []CachedEntry, dryRun bool) ([]func(), error) {
+	lock := lockFile
+	if dryRun {
+		lock = lockExisting
+	}
 	var locks []func()
 	for i := range entries {
 		e := &entries[i]
 		if e.Problem != "" {
 			continue
 		}
-		unlockKey, err := lockFile(filepath.Join(c.dir(), e.Key+".lock"), unix.LOCK_EX|unix.LOCK_NB)
-		if err != nil {
+		unlockKey, err := lock(filepath.Join(c.dir(), e.Key+".lock"), unix.LOCK_EX|unix.LOCK_NB)
+		if errors.Is(err, unix.EWOULDBLOCK) {
 			e.Busy = "a running idmapkit is making or fetching it"
 			continue
 		}
-		unlockUse, err := lockDir(e.Dir, unix.LOCK_EX|unix.LOCK_NB)
 		if err != nil {
-			unlockKey()
+			return locks, err
+		}
+		locks = append(locks, unlockKey)
+		unlockUse, err := lockDir(e.Dir, unix.LOCK_EX|unix.LOCK_NB)
+		if errors.Is(err, unix.EWOULDBLOCK) {
 			e.Busy = "a running idmapkit is mounting an overlay on it"
 			continue
 		}
-		locks = append(locks, unlockUse, unlockKey)
+		if err != nil {
+			return locks, err
+		}
+		locks = append(locks, unlockUse)
 	}
-	return locks
+	return locks, nil
 }
 
 // markUses reads the mount table of every mount namespace and records,
@@ -207,9 +284,13 @@ func (c *Cache) removeEntry(e CachedEntry) error {
 	if err := syncDir(c.dir()); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(tmp); err != nil {
-		return &idmapmount.StepError{Step: "remove cache entry", Path: tmp, Err: bareErr(err),
-			Hint: "the entry is out of use under this name; idmapkit removes what is left the next time it makes an entry"}
+	if err := removeTree(tmp); err != nil {
+		se := &idmapmount.StepError{Step: "remove cache entry", Path: tmp, Err: err,
+			Hint: fmt.Sprintf("entry %s is out of use under its name (now %s); the next prune removes what is left", e.Key, tmp)}
+		if errors.Is(err, unix.EXDEV) {
+			se.Hint = fmt.Sprintf("something was mounted inside entry %s after prune had read the mount tables; prune stopped there and deleted nothing on that mount. Unmount it, then run prune again to remove what is left (%s)", e.Key, tmp)
+		}
+		return se
 	}
 	lock := filepath.Join(c.dir(), e.Key+".lock")
 	if err := os.Remove(lock); err != nil && !errors.Is(err, os.ErrNotExist) {

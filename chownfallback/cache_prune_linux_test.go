@@ -23,7 +23,7 @@ import (
 type pruneFixture struct {
 	c                                           *Cache
 	overlay, process, pinned, unused, held, bad *Entry
-	foreign, foreignTmp, leftover               string
+	foreign, foreignTmp, leftover, orphanLock   string
 }
 
 func newPruneFixture(t *testing.T) *pruneFixture {
@@ -58,6 +58,8 @@ func newPruneFixture(t *testing.T) *pruneFixture {
 	f.foreign = mkdir(t, c.Dir, "notes")
 	f.foreignTmp = mkdir(t, c.Dir, ".tmp-notours")
 	f.leftover = mkdir(t, c.Dir, tmpPrefix+"0123456789abcdef-crashed")
+	f.orphanLock = filepath.Join(c.Dir, strings.Repeat("ef", 32)+".lock")
+	writeFile(t, f.orphanLock, "")
 	return f
 }
 
@@ -81,14 +83,13 @@ func TestCachePrune(t *testing.T) {
 		before[e.Key] = snapshot(t, e.Dir)
 	}
 
+	whole := snapshot(t, f.c.Dir)
 	res, err := f.c.Prune(true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkPruned(t, res, f, true)
-	for _, e := range append(kept, f.unused) {
-		requireSame(t, "after a dry run: "+e.Key, before[e.Key], snapshot(t, e.Dir))
-	}
+	requireSame(t, "the cache after a dry run", whole, snapshot(t, f.c.Dir))
 
 	if res, err = f.c.Prune(false); err != nil {
 		t.Fatal(err)
@@ -97,7 +98,7 @@ func TestCachePrune(t *testing.T) {
 	for _, e := range kept {
 		requireSame(t, "kept entry "+e.Key, before[e.Key], snapshot(t, e.Dir))
 	}
-	for _, p := range []string{f.unused.Dir, filepath.Join(f.c.Dir, f.unused.Key+".lock"), f.leftover} {
+	for _, p := range []string{f.unused.Dir, filepath.Join(f.c.Dir, f.unused.Key+".lock"), f.leftover, f.orphanLock} {
 		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s still there after Prune: %v", p, err)
 		}
@@ -164,6 +165,9 @@ func checkPruned(t *testing.T, res *PruneResult, f *pruneFixture, dryRun bool) {
 	}
 	if len(res.Entries) != len(want) || res.Removed != 1 || res.Kept != 5 || res.DryRun != dryRun || res.Inodes != f.unused.Info.Inodes {
 		t.Errorf("Prune(%v): %d entries, removed %d (%d inodes), kept %d", dryRun, len(res.Entries), res.Removed, res.Inodes, res.Kept)
+	}
+	if !slices.Equal(res.Leftovers, []string{f.leftover, f.orphanLock}) {
+		t.Errorf("Prune(%v) leftovers %q, want %q and %q", dryRun, res.Leftovers, f.leftover, f.orphanLock)
 	}
 }
 

@@ -3,6 +3,7 @@
 package idmapmount
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"slices"
@@ -45,24 +46,53 @@ func SystemMountTables() ([]NamespaceTable, error) {
 	if err := requireInitialUserns(); err != nil {
 		return nil, err
 	}
-	ids, err := mountNamespaceIDs()
-	if err != nil {
-		return nil, err
-	}
 	pids := pidsByMountNS()
-	tables := make([]NamespaceTable, 0, len(ids))
-	for _, id := range ids {
-		mounts, err := namespaceMounts(id)
-		if err == unix.ENOENT {
-			continue // the namespace died meanwhile, and its mounts with it
-		}
+	var tables []NamespaceTable
+	seen := make(map[uint64]bool)
+	// A namespace made while the tables are read starts as a copy of one
+	// of them, which may lose its mounts before it is read: walk again
+	// until a walk finds no namespace that was not read.
+	for range maxNSWalks {
+		ids, err := mountNamespaceIDs()
 		if err != nil {
-			return nil, &StepError{Step: "listmount/statmount", Path: "mnt_ns_id " + strconv.FormatUint(id, 10), Err: err}
+			return nil, err
 		}
-		tables = append(tables, NamespaceTable{ID: id, PID: pids[id], Mounts: mounts})
+		fresh := 0
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			fresh++
+			mounts, err := namespaceMounts(id)
+			if err == unix.ENOENT {
+				continue // the namespace died, and its mounts with it
+			}
+			if err != nil {
+				return nil, &StepError{Step: "listmount/statmount", Path: "mnt_ns_id " + strconv.FormatUint(id, 10), Err: err}
+			}
+			tables = append(tables, NamespaceTable{ID: id, PID: pids[id], Mounts: mounts})
+		}
+		if fresh == 0 {
+			return tables, nil
+		}
+		if afterNSWalk != nil {
+			afterNSWalk()
+		}
 	}
-	return tables, nil
+	return nil, &StepError{Step: "walk mount namespaces", Path: "/proc/thread-self/ns/mnt", Err: unix.EAGAIN,
+		Hint: fmt.Sprintf("new mount namespaces kept appearing through %d walks; try again when fewer are being made", maxNSWalks)}
 }
+
+// afterNSWalk, if set, runs after each walk's tables are read: the tests
+// make a namespace there, which only a further walk finds.
+var afterNSWalk func()
+
+// maxNSWalks bounds the walks of SystemMountTables. Each walk after the
+// first reads only the namespaces made during the one before, a few at
+// most on a busy host; reaching this many means namespaces are made
+// faster than they can be read.
+const maxNSWalks = 64
 
 // requireInitialUserns fails outside the initial user namespace: from a
 // user namespace below it (a container), the kernel shows only the mount

@@ -74,3 +74,32 @@ func TestSystemMountTablesInContainer(t *testing.T) {
 		t.Fatalf("in a user namespace: %v\n%s", err, out)
 	}
 }
+
+// TestSystemMountTablesLateNamespace: a mount namespace made after the
+// walk, while the tables are read (a copy of one already read, which may
+// since have lost its mounts), is read too.
+func TestSystemMountTablesLateNamespace(t *testing.T) {
+	testutil.RequireKernel(t, 6, 12, "NS_MNT_GET_NEXT")
+	dir := testutil.Tmpfs(t)
+	mark := "idmapkit-late-" + strconv.Itoa(os.Getpid())
+	made := false
+	afterNSWalk = func() {
+		if !made {
+			made = true
+			testutil.ProcessMountNS(t, "mount -t tmpfs "+mark+" "+dir)
+		}
+	}
+	defer func() { afterNSWalk = nil }()
+	tables, err := SystemMountTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables {
+		for _, m := range tb.Mounts {
+			if m.Source == mark {
+				return
+			}
+		}
+	}
+	t.Errorf("the namespace made after the walk was not read (made: %v)", made)
+}

@@ -640,7 +640,7 @@ func TestCacheCommands(t *testing.T) {
 	entries := readViewIno(t, cache)
 	expect(t, idmapkit(t, "cache", "prune", "--dry-run"), 0)
 	sameView(t, "cache after prune --dry-run", entries, readViewIno(t, cache))
-	if r := idmapkit(t, "cache", "prune", "--dry-run"); !strings.Contains(r.stdout, "would remove 1 entries") {
+	if r := idmapkit(t, "cache", "prune", "--dry-run"); !strings.Contains(r.stdout, "would remove 1 entries") || strings.Count(r.stdout, "  would remove\n") != 1 {
 		t.Errorf("prune --dry-run:\n%s", r)
 	}
 	if r := idmapkit(t, "cache", "prune"); r.code != 0 || !strings.Contains(r.stdout, "removed 1 entries") || !strings.Contains(r.stdout, "kept 1") {
@@ -657,7 +657,12 @@ func TestCacheCommands(t *testing.T) {
 		t.Errorf("cache list of an empty cache:\n%s", r)
 	}
 
-	for _, args := range [][]string{{"cache"}, {"cache", "nosuch"}, {"cache", "list", "extra"}, {"cache", "prune", "--format", "xml"}} {
+	for _, args := range [][]string{{"cache"}, {"cache", "nosuch"}, {"cache", "list", "extra"}, {"cache", "prune", "--format", "xml"},
+		{"cache", "prune", "--cache-dir", ""}} {
 		expect(t, idmapkit(t, args...), 2)
 	}
+	// A directory that is not a cache (a mistyped --cache-dir) is bad
+	// input, and nothing in it is touched.
+	expect(t, idmapkit(t, "cache", "prune", "--cache-dir", base), 2, "not an idmapkit layer cache", "check --cache-dir")
+	expect(t, idmapkit(t, "cache", "list", "--cache-dir", base+"/nonexistent"), 0, "does not exist")
 }

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/idmapkit/idmapkit/chownfallback"
 	"github.com/idmapkit/idmapkit/idmapmount"
 	"github.com/urfave/cli/v2"
 )
@@ -92,7 +93,8 @@ func exitCode(err error) int {
 		errors.Is(err, idmapmount.ErrEmptyMapping),
 		errors.Is(err, idmapmount.ErrNoSubID),
 		errors.Is(err, idmapmount.ErrNotMountPoint),
-		errors.Is(err, idmapmount.ErrNotIDMapped):
+		errors.Is(err, idmapmount.ErrNotIDMapped),
+		errors.Is(err, chownfallback.ErrNotCache):
 		return exitUsage
 	}
 	var ec cli.ExitCoder

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -20,10 +22,18 @@ commands show the copies, which mounts use each, and remove those no mount
 uses.
 
 A copy is in use when any mount, in any mount namespace on the system, names
-it: as an overlay layer, or as a bind of the copy. Namespaces with no process
-left in them (held by an fd or a bind mount of their nsfs file) count too.
-Needs root in the initial user namespace (run them on the host, not in a
-container) and Linux 6.12+, which lets every mount namespace be walked.
+it: as an overlay layer, or as a bind of the copy, as idmapkit's own overlays
+do. Namespaces with no process left in them (held by an fd or a bind mount of
+their nsfs file) count too. Needs root in the initial user namespace (run
+them on the host, not in a container) and Linux 6.12+, which lets every mount
+namespace be walked.
+
+Not seen, so not protected: a mount that reaches a copy through a relative
+path or a symlink to it (made by hand; the mount table then does not name
+the copy), a mount detached from every mount table (umount --lazy, or a
+clone held by an fd) that processes still use, and files open in a copy
+directly. Do not prune right after "idmapkit umount --lazy" of an overlay
+whose processes may still run.
 
 Examples:
   idmapkit cache list
@@ -84,23 +94,30 @@ Examples:
 	}
 }
 
-func cacheFormat(c *cli.Context) (string, error) {
+// cacheArgs checks the arguments and flags shared by list and prune.
+func cacheArgs(c *cli.Context) (*chownfallback.Cache, string, error) {
 	if err := needArgs(c, 0, "no arguments"); err != nil {
-		return "", err
+		return nil, "", err
 	}
 	format := c.String("format")
 	if format != "table" && format != "json" {
-		return "", usagef("--format %q: want table or json", format)
+		return nil, "", usagef("--format %q: want table or json", format)
 	}
-	return format, nil
+	dir := c.String("cache-dir")
+	if dir == "" {
+		return nil, "", usagef("--cache-dir: want a directory, got an empty string")
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(c.App.ErrWriter, "idmapkit: cache: %s does not exist: no shifted copy has been made there\n", dir)
+	}
+	return &chownfallback.Cache{Dir: dir}, format, nil
 }
 
 func runCacheList(c *cli.Context) error {
-	format, err := cacheFormat(c)
+	cache, format, err := cacheArgs(c)
 	if err != nil {
 		return err
 	}
-	cache := &chownfallback.Cache{Dir: c.String("cache-dir")}
 	entries, err := cache.Entries()
 	if err != nil {
 		return fmt.Errorf("cache list: %w", err)
@@ -108,37 +125,50 @@ func runCacheList(c *cli.Context) error {
 	if format == "json" {
 		return writeJSON(c.App.Writer, entries)
 	}
-	return cacheTable(c, entries, false)
+	return cacheTable(c, entries, nil)
 }
 
 func runCachePrune(c *cli.Context) error {
-	format, err := cacheFormat(c)
+	cache, format, err := cacheArgs(c)
 	if err != nil {
 		return err
 	}
-	cache := &chownfallback.Cache{Dir: c.String("cache-dir")}
 	res, err := cache.Prune(c.Bool("dry-run"))
+	if res == nil {
+		return fmt.Errorf("cache prune: %w", err)
+	}
+	// Also after a failure part way: say what was removed before it.
+	if format == "json" {
+		if werr := writeJSON(c.App.Writer, res); err == nil {
+			err = werr
+		}
+	} else {
+		printPrune(c, res)
+	}
 	if err != nil {
 		return fmt.Errorf("cache prune: %w", err)
 	}
-	if format == "json" {
-		return writeJSON(c.App.Writer, res)
-	}
-	if err := cacheTable(c, res.Entries, true); err != nil {
-		return err
-	}
+	return nil
+}
+
+func printPrune(c *cli.Context, res *chownfallback.PruneResult) {
+	_ = cacheTable(c, res.Entries, res)
 	verb := "removed"
 	if res.DryRun {
 		verb = "would remove"
 	}
-	fmt.Fprintf(c.App.Writer, "%s %d entries (%d inodes); kept %d\n", verb, res.Removed, res.Inodes, res.Kept)
-	return nil
+	for _, l := range res.Leftovers {
+		fmt.Fprintf(c.App.Writer, "%s leftover %s\n", verb, orDash(l))
+	}
+	fmt.Fprintf(c.App.Writer, "%s %d entries (%d inodes) and %d leftovers; kept %d entries\n", verb, res.Removed, res.Inodes, len(res.Leftovers), res.Kept)
 }
 
-func cacheTable(c *cli.Context, entries []chownfallback.CachedEntry, pruned bool) error {
+// cacheTable prints entries; with the result of a prune, an ACTION
+// column too.
+func cacheTable(c *cli.Context, entries []chownfallback.CachedEntry, pruned *chownfallback.PruneResult) error {
 	w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 	header := "KEY\tLAYER\tMAPPING\tINODES\tCREATED\tUSED BY"
-	if pruned {
+	if pruned != nil {
 		header += "\tACTION"
 	}
 	fmt.Fprintln(w, header)
@@ -149,8 +179,8 @@ func cacheTable(c *cli.Context, entries []chownfallback.CachedEntry, pruned bool
 			inodes, created = fmt.Sprint(e.Info.Inodes), e.Info.Created.Format("2006-01-02T15:04Z")
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s", e.Key[:12], layer, mapping, inodes, created, usedBy(e))
-		if pruned {
-			fmt.Fprintf(w, "\t%s", action(e))
+		if pruned != nil {
+			fmt.Fprintf(w, "\t%s", action(e, pruned.DryRun))
 		}
 		fmt.Fprintln(w)
 	}
@@ -171,8 +201,10 @@ func usedBy(e chownfallback.CachedEntry) string {
 	return orDash(strings.Join(uses, ", "))
 }
 
-func action(e chownfallback.CachedEntry) string {
+func action(e chownfallback.CachedEntry, dryRun bool) string {
 	switch {
+	case e.Removed && dryRun:
+		return "would remove"
 	case e.Removed:
 		return "removed"
 	case e.Problem != "":
