@@ -2,6 +2,7 @@ package chownfallback
 
 import (
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/idmapkit/idmapkit/internal/testutil"
 	"golang.org/x/sys/unix"
@@ -181,8 +183,12 @@ func TestCachePruneRace(t *testing.T) {
 	layer, c := cacheLayer(t)
 	m := mapping(t, "b:0:100000:65536")
 	// Enough removals that Gets have raced Prune many times; the bound on
-	// rounds only stops a broken run.
-	const wantRemovals, maxRounds, getters = 30, 20000, 3
+	// rounds only stops a broken run. Each getter pauses a random while
+	// (up to maxPause) after each round, so that there are moments when no
+	// getter holds the entry and Prune can remove it, even with one CPU
+	// for all (go test -cpu 1), where a getter would otherwise rarely be
+	// preempted between its rounds.
+	const wantRemovals, maxRounds, getters, maxPause = 20, 20000, 3, 300 * time.Microsecond
 	var removed atomic.Int64
 	var pruner, gets sync.WaitGroup
 	done := make(chan struct{})
@@ -215,6 +221,7 @@ func TestCachePruneRace(t *testing.T) {
 					t.Errorf("entry removed while held: %v", err)
 					return
 				}
+				time.Sleep(rand.N(maxPause))
 			}
 		})
 	}
