@@ -1,6 +1,7 @@
 package chownfallback
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 
@@ -69,8 +70,18 @@ func removeContents(fd int, path string, mnt uint64) error {
 	}
 }
 
-// removeEntry removes name in the directory fd.
+// removeEntry removes name in the directory fd. A name already gone
+// (another cleanup of the same leftover) is not an error.
 func removeEntry(fd int, path, name string, typ uint8, mnt uint64) error {
+	err := removeName(fd, path, name, typ, mnt)
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Err == unix.ENOENT {
+		return nil
+	}
+	return err
+}
+
+func removeName(fd int, path, name string, typ uint8, mnt uint64) error {
 	if typ == unix.DT_UNKNOWN {
 		var st unix.Stat_t
 		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
