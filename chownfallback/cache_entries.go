@@ -42,7 +42,10 @@ type PruneResult struct {
 	// that would be): temporary directories, lock files of removed
 	// entries.
 	Leftovers []string `json:"leftovers"`
-	Inodes    uint64   `json:"inodes"` // the inodes they held
-	Kept      int      `json:"kept"`   // entries left in place
-	DryRun    bool     `json:"dry_run"`
+	// Stuck are the leftovers that could not be removed, and why (a
+	// mount on or inside one stops the removal before it).
+	Stuck  []string `json:"stuck"`
+	Inodes uint64   `json:"inodes"` // the inodes they held
+	Kept   int      `json:"kept"`   // entries left in place
+	DryRun bool     `json:"dry_run"`
 }

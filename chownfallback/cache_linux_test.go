@@ -223,6 +223,9 @@ func TestCacheCrashChild(t *testing.T) {
 // the build lock.
 func TestCacheLeftovers(t *testing.T) {
 	layer, c := cacheLayer(t)
+	if err := c.ensureDir(); err != nil {
+		t.Fatal(err)
+	}
 	stale := filepath.Join(c.Dir, tmpPrefix+"0123456789abcdef-1")
 	if err := os.MkdirAll(filepath.Join(stale, "tree"), 0o700); err != nil {
 		t.Fatal(err)

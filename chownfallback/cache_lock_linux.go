@@ -48,7 +48,9 @@ func lockExisting(path string, how int) (func(), error) {
 
 func lockOpen(path string, how, create int) (func(), error) {
 	for range maxLockRetries {
-		f, err := os.OpenFile(path, os.O_RDWR|create|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		// Read-only: flock needs no more, and a cache on a read-only
+		// mount can still be read and its entries used.
+		f, err := os.OpenFile(path, os.O_RDONLY|create|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 		if err != nil {
 			se := &idmapmount.StepError{Step: "open lock file", Path: path, Err: bareErr(err)}
 			if errors.Is(err, unix.EROFS) {
@@ -111,7 +113,7 @@ func flockFlags(how int) string {
 func (c *Cache) beginBuild() (release func(), err error) {
 	lock := filepath.Join(c.dir(), buildLock)
 	if unlock, err := lockFile(lock, unix.LOCK_EX|unix.LOCK_NB); err == nil {
-		c.removeLeftovers()
+		_, _ = c.removeLeftovers()
 		unlock()
 	}
 	return lockFile(lock, unix.LOCK_SH)
@@ -123,15 +125,17 @@ func (c *Cache) beginBuild() (release func(), err error) {
 var leftoverName = regexp.MustCompile(`^\.tmp-([0-9a-f]{16}|reflink|tag)-`)
 
 // removeLeftovers removes the temporary entry directories, and returns
-// those it removed. The caller holds the build lock exclusively.
-func (c *Cache) removeLeftovers() []string {
-	var removed []string
+// those it removed and, for those it could not (something mounted on or
+// in one, say), why. The caller holds the build lock exclusively.
+func (c *Cache) removeLeftovers() (removed, stuck []string) {
 	for _, p := range c.leftovers() {
-		if removeTree(p) == nil {
+		if err := removeTree(p); err != nil {
+			stuck = append(stuck, err.Error())
+		} else {
 			removed = append(removed, p)
 		}
 	}
-	return removed
+	return removed, stuck
 }
 
 // leftovers lists the temporary entry directories (and reflink probes).

@@ -45,7 +45,7 @@ func (c *Cache) Entries() ([]CachedEntry, error) {
 // a crash leaves a temporary directory, removed later, never half an
 // entry under its name.
 func (c *Cache) Prune(dryRun bool) (*PruneResult, error) {
-	res := &PruneResult{Entries: []CachedEntry{}, Leftovers: []string{}, DryRun: dryRun}
+	res := &PruneResult{Entries: []CachedEntry{}, Leftovers: []string{}, Stuck: []string{}, DryRun: dryRun}
 	if _, err := os.Stat(c.dir()); errors.Is(err, os.ErrNotExist) {
 		return res, nil
 	}
@@ -57,10 +57,12 @@ func (c *Cache) Prune(dryRun bool) (*PruneResult, error) {
 		return nil, err
 	}
 	defer release()
-	if res.Entries, err = c.readEntries(); err != nil {
+	entries, err := c.readEntries()
+	if err != nil {
 		return nil, err
 	}
-	locks, err := c.lockEntries(res.Entries, dryRun)
+	var locks []func()
+	res.Entries, locks, err = c.lockEntries(entries, dryRun)
 	defer func() {
 		for _, unlock := range locks {
 			unlock()
@@ -104,7 +106,9 @@ func (c *Cache) pruneLeftovers(res *PruneResult) (release func(), err error) {
 	unlock, err := lockFile(lock, unix.LOCK_EX|unix.LOCK_NB)
 	switch {
 	case err == nil:
-		res.Leftovers = append(res.Leftovers, c.removeLeftovers()...)
+		removed, stuck := c.removeLeftovers()
+		res.Leftovers = append(res.Leftovers, removed...)
+		res.Stuck = append(res.Stuck, stuck...)
 		unlock()
 	case !errors.Is(err, unix.EWOULDBLOCK):
 		return nil, err
@@ -163,9 +167,14 @@ func (c *Cache) readEntries() ([]CachedEntry, error) {
 	}
 	entries := []CachedEntry{}
 	for _, n := range names {
-		if isKey(n.Name()) {
-			entries = append(entries, c.readEntry(n.Name()))
+		if !isKey(n.Name()) {
+			continue
 		}
+		e := c.readEntry(n.Name())
+		if _, err := os.Lstat(e.Dir); errors.Is(err, os.ErrNotExist) {
+			continue // removed by a prune since the directory was read
+		}
+		entries = append(entries, e)
 	}
 	return entries, nil
 }
@@ -200,40 +209,58 @@ func (c *Cache) readEntry(key string) CachedEntry {
 }
 
 // lockEntries takes, without waiting, the key lock and the use lock of
-// each entry that Prune could remove, and marks the others Busy. A dry
-// run creates no lock file. Any failure other than a lock held elsewhere
-// is an error.
-func (c *Cache) lockEntries(entries []CachedEntry, dryRun bool) ([]func(), error) {
+// each entry that Prune could remove, and marks the others Busy. An
+// entry gone meanwhile (another prune removed it) is left out of the
+// result. A dry run creates no lock file. Any failure other than a lock
+// held elsewhere is an error.
+func (c *Cache) lockEntries(entries []CachedEntry, dryRun bool) (kept []CachedEntry, locks []func(), err error) {
+	kept = entries[:0]
+	for _, e := range entries {
+		if e.Problem == "" {
+			var unlock []func()
+			unlock, err = c.lockEntry(&e, dryRun)
+			locks = append(locks, unlock...)
+			if errors.Is(err, os.ErrNotExist) {
+				err = nil
+				continue // removed by another prune since it was read
+			}
+			if err != nil {
+				return kept, locks, err
+			}
+		}
+		kept = append(kept, e)
+	}
+	return kept, locks, nil
+}
+
+// lockEntry takes the two locks of e, or marks it Busy.
+func (c *Cache) lockEntry(e *CachedEntry, dryRun bool) ([]func(), error) {
 	lock := lockFile
 	if dryRun {
 		lock = lockExisting
 	}
-	var locks []func()
-	for i := range entries {
-		e := &entries[i]
-		if e.Problem != "" {
-			continue
-		}
-		unlockKey, err := lock(filepath.Join(c.dir(), e.Key+".lock"), unix.LOCK_EX|unix.LOCK_NB)
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			e.Busy = "a running idmapkit is making or fetching it"
-			continue
-		}
-		if err != nil {
-			return locks, err
-		}
-		locks = append(locks, unlockKey)
-		unlockUse, err := lockDir(e.Dir, unix.LOCK_EX|unix.LOCK_NB)
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			e.Busy = "a running idmapkit is mounting an overlay on it"
-			continue
-		}
-		if err != nil {
-			return locks, err
-		}
-		locks = append(locks, unlockUse)
+	unlockKey, err := lock(filepath.Join(c.dir(), e.Key+".lock"), unix.LOCK_EX|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		e.Busy = "a running idmapkit is making or fetching it"
+		return nil, nil
 	}
-	return locks, nil
+	if err != nil {
+		return nil, err
+	}
+	unlockUse, err := lockDir(e.Dir, unix.LOCK_EX|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		e.Busy = "a running idmapkit is mounting an overlay on it"
+		return []func(){unlockKey}, nil
+	}
+	if errors.Is(err, os.ErrNotExist) && !dryRun {
+		// Another prune removed the entry, and its lock file, which the
+		// lock just taken made again: remove it while holding it.
+		_ = os.Remove(filepath.Join(c.dir(), e.Key+".lock"))
+	}
+	if err != nil {
+		return []func(){unlockKey}, err
+	}
+	return []func(){unlockKey, unlockUse}, nil
 }
 
 // markUses reads the mount table of every mount namespace and records,

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -230,5 +231,117 @@ func TestCachePruneRace(t *testing.T) {
 	pruner.Wait()
 	if n := removed.Load(); n < wantRemovals && !t.Failed() {
 		t.Errorf("Prune removed the entry %d times in %d rounds of %d getters, want %d: the race was not run", n, maxRounds, getters, wantRemovals)
+	}
+}
+
+// TestCachePruneStuckLeftover: a leftover with something mounted on it is
+// reported and kept, by Prune and by the cleanup a build does, and what
+// is mounted there is not touched.
+func TestCachePruneStuckLeftover(t *testing.T) {
+	testutil.RequireKernel(t, 6, 12, "NS_MNT_GET_NEXT")
+	layer, c := cacheLayer(t)
+	if err := c.ensureDir(); err != nil {
+		t.Fatal(err)
+	}
+	precious := mkdir(t, testutil.Tmpfs(t), "precious")
+	writeFile(t, filepath.Join(precious, "important"), "keep")
+	stuck := mkdir(t, c.Dir, tmpPrefix+"fedcba9876543210-mounted")
+	if err := unix.Mount(precious, stuck, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Unmount(t, stuck)
+	res, err := c.Prune(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Stuck) != 1 || !strings.Contains(res.Stuck[0], stuck) || len(res.Leftovers) != 0 {
+		t.Errorf("Prune: leftovers %q, stuck %q; want %s stuck", res.Leftovers, res.Stuck, stuck)
+	}
+	if _, err := get(t, c, layer, mapping(t, "b:0:100000:65536")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(precious, "important")); err != nil {
+		t.Fatalf("a directory mounted on a leftover was emptied: %v", err)
+	}
+}
+
+// TestCachePruneConcurrent: prunes running at once over the same unused
+// entries remove each once between them, and none fails.
+func TestCachePruneConcurrent(t *testing.T) {
+	testutil.RequireKernel(t, 6, 12, "NS_MNT_GET_NEXT")
+	layer, c := cacheLayer(t)
+	const entries, rounds, prunes = 12, 3, 3
+	for r := range rounds {
+		for i := range entries {
+			e, err := c.Get(layer, mapping(t, "b:0:"+strconv.Itoa(100000+65536*(i+1))+":65536"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.Release()
+		}
+		var removed atomic.Int64
+		var wg sync.WaitGroup
+		for range prunes {
+			wg.Go(func() {
+				res, err := c.Prune(false)
+				if err != nil {
+					t.Errorf("round %d: %v", r, err)
+					return
+				}
+				removed.Add(int64(res.Removed))
+			})
+		}
+		wg.Wait()
+		if n := removed.Load(); n != entries {
+			t.Fatalf("round %d: %d removals between %d prunes, want %d", r, n, prunes, entries)
+		}
+		if left, _ := filepath.Glob(filepath.Join(c.Dir, "[0-9a-f]*.lock")); len(left) != 0 {
+			t.Fatalf("round %d: lock files left: %q", r, left)
+		}
+	}
+}
+
+// TestCacheDirRefusesFiles: an existing directory of other files is not
+// made a cache (a mistyped --cache-dir), and gets no tag.
+func TestCacheDirRefusesFiles(t *testing.T) {
+	layer, _ := cacheLayer(t)
+	dir := mkdir(t, testutil.Tmpfs(t), "data")
+	writeFile(t, filepath.Join(dir, "report.txt"), "mine")
+	before := snapshot(t, dir)
+	c := &Cache{Dir: dir}
+	if _, err := c.Get(layer, mapping(t, "b:0:100000:65536")); !errors.Is(err, ErrNotCache) {
+		t.Fatalf("Get with a directory of files as cache: %v, want ErrNotCache", err)
+	}
+	requireSame(t, "a directory of files given as cache", before, snapshot(t, dir))
+}
+
+// TestCacheReadOnly: the entries of a cache on a read-only mount are
+// still used, and a dry-run prune works there.
+func TestCacheReadOnly(t *testing.T) {
+	testutil.RequireKernel(t, 6, 12, "NS_MNT_GET_NEXT")
+	layer, c := cacheLayer(t)
+	m := mapping(t, "b:0:100000:65536")
+	e, err := c.Get(layer, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Release()
+	if _, err := c.Prune(true); err != nil { // makes the build lock file
+		t.Fatal(err)
+	}
+	if err := unix.Mount(c.Dir, c.Dir, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Unmount(t, c.Dir)
+	if err := unix.Mount("", c.Dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.Get(layer, m)
+	if err != nil || !again.Reused {
+		t.Fatalf("Get from a read-only cache: %+v, %v", again, err)
+	}
+	again.Release()
+	if res, err := c.Prune(true); err != nil || res.Removed != 1 {
+		t.Fatalf("dry-run prune of a read-only cache: %+v, %v", res, err)
 	}
 }

@@ -49,12 +49,24 @@ func (c *Cache) makeDir() error {
 	return err
 }
 
-// ensureTag tags a cache directory that has no tag (made by hand): the
-// tag is written under a temporary name and linked into place whole.
+// ensureTag tags an empty cache directory that has no tag (made by
+// hand), and refuses any other untagged directory: the tag is written
+// under a temporary name and linked into place whole.
 func (c *Cache) ensureTag() error {
 	tag := filepath.Join(c.dir(), cacheTagName)
 	if _, err := os.Lstat(tag); err == nil {
 		return nil
+	}
+	// Only an empty directory becomes a cache: a mistyped --cache-dir
+	// must not turn a directory of files into one (prune would then work
+	// there, and backup tools would skip it).
+	names, err := os.ReadDir(c.dir())
+	if err != nil {
+		return &idmapmount.StepError{Step: "read cache directory", Path: c.dir(), Err: bareErr(err)}
+	}
+	if len(names) > 0 {
+		return &idmapmount.StepError{Step: "check cache directory", Path: c.dir(), Err: fmt.Errorf("%w: not empty, and no %s", ErrNotCache, cacheTagName),
+			Hint: "give --cache-dir a new or empty directory, or the cache directory idmapkit made before"}
 	}
 	f, err := os.CreateTemp(c.dir(), tmpPrefix+"tag-")
 	if err != nil {
@@ -96,9 +108,15 @@ func (c *Cache) checkTag() error {
 	if err == nil && !strings.HasPrefix(string(b), cacheTagSignature) {
 		err = fmt.Errorf("no cache directory signature")
 	}
-	if err != nil {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, os.ErrPermission):
+		return &idmapmount.StepError{Step: "read cache directory tag", Path: tag, Err: bareErr(err),
+			Hint: "the cache is readable by root alone: run as root"}
+	case errors.Is(err, os.ErrNotExist), strings.Contains(err.Error(), "signature"):
 		return &idmapmount.StepError{Step: "read cache directory tag", Path: tag, Err: fmt.Errorf("%w: %w", ErrNotCache, bareErr(err)),
 			Hint: fmt.Sprintf("%s is not a cache directory made by idmapkit overlay --fallback=chown; check --cache-dir", c.dir())}
 	}
-	return nil
+	return &idmapmount.StepError{Step: "read cache directory tag", Path: tag, Err: bareErr(err)}
 }

@@ -8,36 +8,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// removeTree removes dir (a file or a symlink is just unlinked) and
-// everything below it without leaving dir's
-// mount: where something is mounted inside the tree it stops, before
-// entering it, with EXDEV, so no other filesystem's files are deleted
-// (os.RemoveAll deletes through mount points). Symlinks are removed,
-// never followed. It works by file descriptor, so depth and path length
-// do not matter.
-func removeTree(dir string) error {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err == unix.ENOTDIR || err == unix.ELOOP {
-		if err := unix.Unlink(dir); err != nil {
-			return &os.PathError{Op: "unlink", Path: dir, Err: err}
-		}
-		return nil
-	}
+// removeTree removes path (a file or a symlink is just unlinked, never
+// followed) and everything below it without leaving the mount of its
+// parent directory: where something is mounted, on path itself or
+// inside it, it stops before entering, with EXDEV, so no other mount's
+// files are deleted (os.RemoveAll deletes through mount points). It
+// works by file descriptor, so depth and path length do not matter.
+func removeTree(path string) error {
+	parent := filepath.Dir(path)
+	fd, err := unix.Open(parent, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return &os.PathError{Op: "open", Path: dir, Err: err}
+		return &os.PathError{Op: "open", Path: parent, Err: err}
 	}
-	mnt, err := mountIDOf(fd, dir)
-	if err == nil {
-		err = removeContents(fd, dir, mnt)
-	}
-	unix.Close(fd)
+	defer unix.Close(fd)
+	mnt, err := mountIDOf(fd, parent)
 	if err != nil {
 		return err
 	}
-	if err := unix.Rmdir(dir); err != nil {
-		return &os.PathError{Op: "rmdir", Path: dir, Err: err}
-	}
-	return nil
+	return removeEntry(fd, path, filepath.Base(path), unix.DT_UNKNOWN, mnt)
 }
 
 // removeContents empties the directory fd (at path, for messages), whose

@@ -55,3 +55,22 @@ func TestRemoveTree(t *testing.T) {
 		t.Errorf("removeTree followed a symlink out: %v", err)
 	}
 }
+
+// TestRemoveTreeMountedOn: a directory that is itself a mount point (a
+// bind of another directory on a leftover's name) is not entered.
+func TestRemoveTreeMountedOn(t *testing.T) {
+	base := testutil.Tmpfs(t)
+	precious := mkdir(t, base, "precious")
+	writeFile(t, filepath.Join(precious, "important"), "keep")
+	top := mkdir(t, base, "top")
+	if err := unix.Mount(precious, top, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Unmount(t, top)
+	if err := removeTree(top); !errors.Is(err, unix.EXDEV) {
+		t.Fatalf("removeTree of a mount point: %v, want EXDEV", err)
+	}
+	if _, err := os.Stat(filepath.Join(precious, "important")); err != nil {
+		t.Fatalf("the bind-mounted directory was emptied: %v", err)
+	}
+}

@@ -544,7 +544,9 @@ func TestOverlayFallbackFailures(t *testing.T) {
 	if err := unix.Chmod(suid+"/bin/sh", 0o4755); err != nil {
 		t.Fatal(err)
 	}
-	ramCache := fbRamfs(t, base, "ramcache")
+	// A cache on ramfs, which has no trusted.* xattrs for the crash
+	// records of setuid files.
+	ramCache := filepath.Join(fbRamfs(t, base, "ramcache"), "cache")
 	args := func(lower, target string, extra ...string) []string {
 		a := []string{"overlay", "--fallback=chown", "--lower", base + "/top", "--lower", lower, "--map", fbSpec}
 		return append(append(a, extra...), target)
@@ -665,4 +667,6 @@ func TestCacheCommands(t *testing.T) {
 	// input, and nothing in it is touched.
 	expect(t, idmapkit(t, "cache", "prune", "--cache-dir", base), 2, "not an idmapkit layer cache", "check --cache-dir")
 	expect(t, idmapkit(t, "cache", "list", "--cache-dir", base+"/nonexistent"), 0, "does not exist")
+	// Not root: told so, not that the cache is not one.
+	expect(t, runAs(t, &syscall.Credential{Uid: 65534, Gid: 65534}, "cache", "list"), 1, "permission denied", "run as root")
 }

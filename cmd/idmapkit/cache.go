@@ -61,8 +61,9 @@ func cacheFlags() []cli.Flag {
 
 func cacheListCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "list",
-		Usage: "list the cached layer copies and the mounts that use them",
+		Name:            "list",
+		HideHelpCommand: true,
+		Usage:           "list the cached layer copies and the mounts that use them",
 		Description: `Lists each copy: its key, the layer it was copied from, the mapping it was
 shifted to, its inodes, when it was made, and the mounts that use it (USED BY:
 mount point and a process in that mount namespace).
@@ -77,8 +78,9 @@ Example:
 
 func cachePruneCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "prune",
-		Usage: "remove the cached layer copies no mount uses",
+		Name:            "prune",
+		HideHelpCommand: true,
+		Usage:           "remove the cached layer copies no mount uses",
 		Description: `Removes every copy that no mount in any mount namespace uses and that no
 running idmapkit holds, and the leftovers of builds that crashed. A copy an
 overlay is being mounted on at that moment is kept. The next overlay that
@@ -159,6 +161,9 @@ func printPrune(c *cli.Context, res *chownfallback.PruneResult) {
 	}
 	for _, l := range res.Leftovers {
 		fmt.Fprintf(c.App.Writer, "%s leftover %s\n", verb, orDash(l))
+	}
+	for _, s := range res.Stuck {
+		fmt.Fprintf(c.App.Writer, "kept leftover: %s\n", orDash(s))
 	}
 	fmt.Fprintf(c.App.Writer, "%s %d entries (%d inodes) and %d leftovers; kept %d entries\n", verb, res.Removed, res.Inodes, len(res.Leftovers), res.Kept)
 }
