@@ -109,7 +109,7 @@ func badEntry(dir string, err error) error {
 // build makes the entry key in a temporary directory and publishes it.
 func (c *Cache) build(key string, id LayerID, m idmapmount.Mapping) (_ *Entry, retErr error) {
 	start := time.Now()
-	release, err := c.beginBuild()
+	release, _, _, err := c.beginBuild()
 	if err != nil {
 		return nil, err
 	}

@@ -46,21 +46,20 @@ func lockExisting(path string, how int) (func(), error) {
 	return unlock, err
 }
 
+// lockFor is how a prune takes lock files: without making any in a dry
+// run.
+func lockFor(dryRun bool) func(string, int) (func(), error) {
+	if dryRun {
+		return lockExisting
+	}
+	return lockFile
+}
+
 func lockOpen(path string, how, create int) (func(), error) {
 	for range maxLockRetries {
-		// Read-only: flock needs no more, and a cache on a read-only
-		// mount can still be read and its entries used.
-		f, err := os.OpenFile(path, os.O_RDONLY|create|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		f, err := openLocked(path, "open lock file", create, how)
 		if err != nil {
-			se := &idmapmount.StepError{Step: "open lock file", Path: path, Err: bareErr(err)}
-			if errors.Is(err, unix.EROFS) {
-				se.Hint = "the cache directory is on a read-only filesystem; making, using and pruning entries all take locks there"
-			}
-			return nil, se
-		}
-		if err := retryEINTR(func() error { return unix.Flock(int(f.Fd()), how) }); err != nil {
-			f.Close()
-			return nil, &idmapmount.StepError{Step: "flock", Flags: flockFlags(how), Path: path, Err: err}
+			return nil, err
 		}
 		if sameFile(f, path) {
 			return func() { f.Close() }, nil
@@ -85,15 +84,30 @@ func sameFile(f *os.File, path string) bool {
 // lockDir flocks the directory dir itself: an entry's use lock, which
 // goes with the entry when Prune removes it (no file to leave behind).
 func lockDir(dir string, how int) (func(), error) {
-	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	f, err := openLocked(dir, "open cache entry", unix.O_DIRECTORY, how)
 	if err != nil {
-		return nil, &idmapmount.StepError{Step: "open cache entry", Path: dir, Err: bareErr(err)}
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// openLocked opens path (with flags: O_CREATE, O_DIRECTORY) and flocks
+// it with how. Read-only: flock needs no more, and a cache on a
+// read-only mount can still be read and its entries used.
+func openLocked(path, step string, flags, how int) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|flags|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		se := &idmapmount.StepError{Step: step, Path: path, Err: bareErr(err)}
+		if errors.Is(err, unix.EROFS) {
+			se.Hint = "the cache directory is on a read-only filesystem; making, using and pruning entries all take locks there"
+		}
+		return nil, se
 	}
 	if err := retryEINTR(func() error { return unix.Flock(int(f.Fd()), how) }); err != nil {
 		f.Close()
-		return nil, &idmapmount.StepError{Step: "flock", Flags: flockFlags(how), Path: dir, Err: err}
+		return nil, &idmapmount.StepError{Step: "flock", Flags: flockFlags(how), Path: path, Err: err}
 	}
-	return func() { f.Close() }, nil
+	return f, nil
 }
 
 func flockFlags(how int) string {
@@ -108,15 +122,17 @@ func flockFlags(how int) string {
 }
 
 // beginBuild removes the temporary directories crashed builds left, if
-// no build is running, then takes the build lock shared. Failing to clean
-// up is not an error: a leftover directory is never used, only wasted.
-func (c *Cache) beginBuild() (release func(), err error) {
+// no build is running, then takes the build lock shared, and says which
+// leftovers it removed and which it could not. Failing to clean up is
+// not an error: a leftover directory is never used, only wasted.
+func (c *Cache) beginBuild() (release func(), removed, stuck []string, err error) {
 	lock := filepath.Join(c.dir(), buildLock)
 	if unlock, err := lockFile(lock, unix.LOCK_EX|unix.LOCK_NB); err == nil {
-		_, _ = c.removeLeftovers()
+		removed, stuck = c.removeLeftovers()
 		unlock()
 	}
-	return lockFile(lock, unix.LOCK_SH)
+	release, err = lockFile(lock, unix.LOCK_SH)
+	return release, removed, stuck, err
 }
 
 // leftoverName matches the temporary names the cache makes: entries

@@ -97,25 +97,17 @@ func (c *Cache) Prune(dryRun bool) (*PruneResult, error) {
 // build lock shared, as builds do, so that no other process's cleanup
 // runs meanwhile.
 func (c *Cache) pruneLeftovers(res *PruneResult) (release func(), err error) {
-	lock := filepath.Join(c.dir(), buildLock)
 	if res.DryRun {
 		res.Leftovers = append(res.Leftovers, c.leftovers()...)
 		res.Leftovers = append(res.Leftovers, c.orphanLocks(true)...)
-		return lockExisting(lock, unix.LOCK_SH)
+		return lockExisting(filepath.Join(c.dir(), buildLock), unix.LOCK_SH)
 	}
-	unlock, err := lockFile(lock, unix.LOCK_EX|unix.LOCK_NB)
-	switch {
-	case err == nil:
-		removed, stuck := c.removeLeftovers()
-		res.Leftovers = append(res.Leftovers, removed...)
-		res.Stuck = append(res.Stuck, stuck...)
-		unlock()
-	case !errors.Is(err, unix.EWOULDBLOCK):
+	release, removed, stuck, err := c.beginBuild()
+	if err != nil {
 		return nil, err
 	}
-	if release, err = lockFile(lock, unix.LOCK_SH); err != nil {
-		return nil, err
-	}
+	res.Leftovers = append(res.Leftovers, removed...)
+	res.Stuck = append(res.Stuck, stuck...)
 	res.Leftovers = append(res.Leftovers, c.orphanLocks(false)...)
 	return release, nil
 }
@@ -136,11 +128,7 @@ func (c *Cache) orphanLocks(dryRun bool) []string {
 			continue
 		}
 		path := filepath.Join(c.dir(), n.Name())
-		lock := lockFile
-		if dryRun {
-			lock = lockExisting
-		}
-		unlock, err := lock(path, unix.LOCK_EX|unix.LOCK_NB)
+		unlock, err := lockFor(dryRun)(path, unix.LOCK_EX|unix.LOCK_NB)
 		if err != nil {
 			continue // held: a Get is making the entry
 		}
@@ -235,11 +223,7 @@ func (c *Cache) lockEntries(entries []CachedEntry, dryRun bool) (kept []CachedEn
 
 // lockEntry takes the two locks of e, or marks it Busy.
 func (c *Cache) lockEntry(e *CachedEntry, dryRun bool) ([]func(), error) {
-	lock := lockFile
-	if dryRun {
-		lock = lockExisting
-	}
-	unlockKey, err := lock(filepath.Join(c.dir(), e.Key+".lock"), unix.LOCK_EX|unix.LOCK_NB)
+	unlockKey, err := lockFor(dryRun)(filepath.Join(c.dir(), e.Key+".lock"), unix.LOCK_EX|unix.LOCK_NB)
 	if errors.Is(err, unix.EWOULDBLOCK) {
 		e.Busy = "a running idmapkit is making or fetching it"
 		return nil, nil

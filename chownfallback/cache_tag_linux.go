@@ -105,18 +105,19 @@ const (
 func (c *Cache) checkTag() error {
 	tag := filepath.Join(c.dir(), cacheTagName)
 	b, err := os.ReadFile(tag)
-	if err == nil && !strings.HasPrefix(string(b), cacheTagSignature) {
-		err = fmt.Errorf("no cache directory signature")
-	}
 	switch {
-	case err == nil:
+	case err == nil && strings.HasPrefix(string(b), cacheTagSignature):
 		return nil
+	case err == nil:
+		err = fmt.Errorf("%w: no cache directory signature", ErrNotCache)
+	case errors.Is(err, os.ErrNotExist):
+		err = fmt.Errorf("%w: %w", ErrNotCache, bareErr(err))
 	case errors.Is(err, os.ErrPermission):
 		return &idmapmount.StepError{Step: "read cache directory tag", Path: tag, Err: bareErr(err),
 			Hint: "the cache is readable by root alone: run as root"}
-	case errors.Is(err, os.ErrNotExist), strings.Contains(err.Error(), "signature"):
-		return &idmapmount.StepError{Step: "read cache directory tag", Path: tag, Err: fmt.Errorf("%w: %w", ErrNotCache, bareErr(err)),
-			Hint: fmt.Sprintf("%s is not a cache directory made by idmapkit overlay --fallback=chown; check --cache-dir", c.dir())}
+	default:
+		return &idmapmount.StepError{Step: "read cache directory tag", Path: tag, Err: bareErr(err)}
 	}
-	return &idmapmount.StepError{Step: "read cache directory tag", Path: tag, Err: bareErr(err)}
+	return &idmapmount.StepError{Step: "read cache directory tag", Path: tag, Err: err,
+		Hint: fmt.Sprintf("%s is not a cache directory made by idmapkit overlay --fallback=chown; check --cache-dir", c.dir())}
 }
